@@ -6,7 +6,7 @@ import java.util.Objects;
  * A kernel call failed with an errno: a sysfs write, a prctl, a madvise, a PSI trigger, a bpf(2) command.
  * Both the real kernel and the fake one throw it, so code written against one runs unchanged on the other.
  * The message names the operation, the object it touched, the errno name and what to do where known,
- * e.g. {@code write "sometimes" to /sys/kernel/mm/transparent_hugepage/enabled: EINVAL (invalid argument);
+ * e.g. {@code write "sometimes" on /sys/kernel/mm/transparent_hugepage/enabled: EINVAL (invalid argument);
  * accepted: always madvise never}.
  */
 public class KernelException extends RuntimeException {

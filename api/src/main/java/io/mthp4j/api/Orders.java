@@ -67,7 +67,7 @@ public final class Orders {
         checkOrder(order);
         checkPageSize(pageSize);
         long bytes = pageSize << order;
-        if (bytes >>> order != pageSize) {
+        if (bytes >> order != pageSize) { // signed shift: 2^63 (negative) is an overflow too
             throw new IllegalArgumentException("a folio of order " + order + " with " + pageSize + " B pages overflows a long");
         }
         return bytes;
@@ -100,7 +100,7 @@ public final class Orders {
             return 0;
         }
         long mask = 0;
-        for (String part : trimmed.split(",")) {
+        for (String part : trimmed.split(",", -1)) { // -1: a trailing empty element is an error too
             String token = part.strip();
             try {
                 mask |= bit(order(parseSize(token), pageSize));
@@ -112,7 +112,11 @@ public final class Orders {
         return mask;
     }
 
-    /** Formats a mask as sizes, highest first, such as {@code "2M,64K,16K"}; {@code "none"} when empty. */
+    /**
+     * Formats a mask as sizes, highest first, such as {@code "2M,64K,16K"}; {@code "none"} when empty.
+     *
+     * @throws IllegalArgumentException if a size of the mask does not fit in a {@code long}
+     */
     public static String format(long mask, long pageSize) {
         checkPageSize(pageSize);
         if (mask == 0) {
@@ -125,7 +129,7 @@ public final class Orders {
             if (out.length() > 0) {
                 out.append(',');
             }
-            out.append(formatSize(pageSize << order));
+            out.append(formatSize(bytes(order, pageSize)));
         }
         return out.toString();
     }
@@ -155,6 +159,7 @@ public final class Orders {
                 case 'M' -> shift = 20;
                 case 'G' -> shift = 30;
                 case 'T' -> shift = 40;
+                case 'P' -> shift = 50;
                 default -> shift = 0;
             }
         }

@@ -251,9 +251,9 @@ public record ThpSettings(PageGeometry geometry, ThpEnabled enabled, ThpDefrag d
             }
         }
         Khugepaged k = new Khugepaged(bool(reader, "khugepaged/defrag"),
-                number(reader, "khugepaged/pages_to_scan"),
-                number(reader, "khugepaged/scan_sleep_millisecs"),
-                number(reader, "khugepaged/alloc_sleep_millisecs"),
+                uint(reader, "khugepaged/pages_to_scan", 1),
+                uint(reader, "khugepaged/scan_sleep_millisecs", 0),
+                uint(reader, "khugepaged/alloc_sleep_millisecs", 0),
                 ptes(reader, "khugepaged/max_ptes_none", geometry),
                 ptes(reader, "khugepaged/max_ptes_swap", geometry),
                 ptes(reader, "khugepaged/max_ptes_shared", geometry));
@@ -296,7 +296,11 @@ public record ThpSettings(PageGeometry geometry, ThpEnabled enabled, ThpDefrag d
      * The writes that turn these settings into {@code target}: only files whose value differs, in an order
      * the kernel accepts. {@code shmem_enabled = force} requires the shmem {@code inherit} sizes to be exactly
      * the PMD size, and a non-PMD size cannot become {@code inherit} under {@code force}; so the top-level
-     * {@code shmem_enabled} is written last when the target is {@code force} and first otherwise.
+     * {@code shmem_enabled} is written last when the target is {@code force} and first otherwise. A {@code force}
+     * target whose PMD size does not inherit (reachable: the kernel lets the PMD size leave {@code inherit} under
+     * {@code force}) is reached through the PMD size's {@code inherit}: its file is written {@code inherit}
+     * before {@code force} and its own value after. A target no kernel can reach ({@code force} with a non-PMD
+     * size {@code inherit}) gives writes the kernel refuses.
      */
     public List<Write> writesTo(ThpSettings target) {
         if (!geometry.equals(target.geometry)) {
@@ -319,7 +323,17 @@ public record ThpSettings(PageGeometry geometry, ThpEnabled enabled, ThpDefrag d
             }
         }
         if (shmemTop != null) {
-            if (target.shmemEnabled == ShmemEnabled.FORCE) {
+            int pmd = geometry.pmdOrder();
+            if (target.shmemEnabled == ShmemEnabled.FORCE && Orders.contains(geometry.allFileOrders(), pmd)
+                    && !Orders.contains(target.shmemInherit, pmd)) {
+                String pmdFile = geometry.sizeDirectory(pmd) + "/shmem_enabled";
+                writes.removeIf(w -> w.path().equals(pmdFile));
+                if (!Orders.contains(shmemInherit, pmd)) {
+                    writes.add(new Write(pmdFile, ShmemSizeEnabled.INHERIT.sysfsName()));
+                }
+                writes.add(shmemTop);
+                writes.add(new Write(pmdFile, target.shmemSizeEnabled(pmd).sysfsName()));
+            } else if (target.shmemEnabled == ShmemEnabled.FORCE) {
                 writes.add(shmemTop);
             } else {
                 writes.add(0, shmemTop);
@@ -342,8 +356,14 @@ public record ThpSettings(PageGeometry geometry, ThpEnabled enabled, ThpDefrag d
         return SysfsText.parseChoice(path(file), reader.read(file), type);
     }
 
-    private static long number(FileReader reader, String file) {
-        return SysfsText.parseNumber(path(file), reader.read(file));
+    /** An {@code unsigned int} tunable of at least {@code min}, as {@link Khugepaged} requires. */
+    private static long uint(FileReader reader, String file, long min) {
+        String text = reader.read(file);
+        long value = SysfsText.parseNumber(path(file), text);
+        if (value < min || value > Khugepaged.UINT_MAX) {
+            throw new SysfsFormatException(path(file), text, "expected " + min + ".." + Khugepaged.UINT_MAX);
+        }
+        return value;
     }
 
     private static boolean bool(FileReader reader, String file) {

@@ -135,7 +135,9 @@ final class FakeThpSysfs implements ThpSysfs {
     private ThpSettings writeShmemTop(ThpSettings s, String file, String value) {
         ShmemEnabled mode = SysfsText.acceptChoice(file, value, ShmemEnabled.class);
         // §8: force is rejected unless the shmem inherit sizes are exactly the PMD size.
-        if (mode == ShmemEnabled.FORCE && s.shmemInherit() != Orders.bit(geometry.pmdOrder())) {
+        // Where PMD is above MAX_PAGECACHE_ORDER (arm64 64K) the kernel's PMD inherit bit has no file and is
+        // not modelled, so "exactly the PMD size" reads as "no size".
+        if (mode == ShmemEnabled.FORCE && s.shmemInherit() != (Orders.bit(geometry.pmdOrder()) & geometry.allFileOrders())) {
             throw new KernelException(SysfsText.writeOp(value), file, Errno.EINVAL,
                     "force needs every non-PMD size's shmem_enabled to be other than inherit");
         }
