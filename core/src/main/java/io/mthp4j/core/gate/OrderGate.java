@@ -133,7 +133,8 @@ public final class OrderGate {
             }
         }
         // The inline wrapper: the anon sysfs mask (§3.4), for every type but FORCED_COLLAPSE.
-        if (type != TvaType.FORCED_COLLAPSE && vma.kind() == VmaKind.ANON) {
+        boolean anonMasked = type != TvaType.FORCED_COLLAPSE && vma.kind() == VmaKind.ANON;
+        if (anonMasked) {
             orders &= s.anonMask(vma.flags());
             if (orders == 0) {
                 return 0;
@@ -141,6 +142,10 @@ public final class OrderGate {
         }
         if (hook && placement == HookPlacement.AFTER_SYSFS_MASK) {
             orders = consult(vma, type, orders);
+            if (v7Strict && anonMasked) {
+                // The verbatim v7 answer may name an order the mask removed; a hook only narrows sysfs (§14.3).
+                orders &= s.anonMask(vma.flags());
+            }
             if (orders == 0) {
                 return 0;
             }
@@ -295,7 +300,8 @@ public final class OrderGate {
             return s.shmemInherit();
         }
         long mask = s.shmemAlways();
-        mask |= ordersWithinSize(s.shmemWithinSize(), vma, index, writeEnd);
+        // Per-size within_size reads i_size only; write_end counts for the global rule alone (§8).
+        mask |= ordersWithinSize(s.shmemWithinSize(), vma, index, 0);
         if (vma.has(VmaFlag.HUGEPAGE)) {
             mask |= s.shmemAdvise();
         }

@@ -51,9 +51,15 @@ public final class PolicyFailures {
     void threw(Throwable e, VmaInfo vma, TvaType type, long orders) {
         exceptions.increment();
         if (shouldLog()) {
+            try {
             LOG.warn("policy {} threw for {} on {} asked {}; treated as no opinion ({} failures so far, {} not logged)."
                             + " Fix the policy: it must return a subset of the orders it is asked about.",
                     policyName, type, vma, formatOrders(orders), total(), unlogged.getAndSet(0), e);
+            } catch (RuntimeException | LinkageError logFailure) {
+                // An exception that cannot even be printed must not break the caller either.
+                LOG.warn("policy {} threw an exception that could not be logged ({}); treated as no opinion",
+                        policyName, logFailure.getClass().getName());
+            }
         }
     }
 

@@ -383,8 +383,8 @@ class OrderGateTablesTest {
             assertEquals(1L << 2, GATE.shmemAllowableHugeOrders(s, ProcessThpMode.NONE, small, 0, 0, false));
             VmaInfo big = shmemVma().withFileSize(64 * 1024);
             assertEquals(1L << 4 | 1L << 2, GATE.shmemAllowableHugeOrders(s, ProcessThpMode.NONE, big, 0, 0, false));
-            assertEquals(1L << 4 | 1L << 2, GATE.shmemAllowableHugeOrders(s, ProcessThpMode.NONE, small, 0, 64 * 1024, false),
-                    "write_end counts as size");
+            assertEquals(1L << 2, GATE.shmemAllowableHugeOrders(s, ProcessThpMode.NONE, small, 0, 64 * 1024, false),
+                    "per-size within_size reads i_size only; write_end counts for the global rule alone");
         }
 
         @Test
