@@ -6,6 +6,9 @@ import io.mthp4j.api.Errno;
 import io.mthp4j.api.KernelException;
 import io.mthp4j.api.MthpPolicy;
 import io.mthp4j.api.PageGeometry;
+import io.mthp4j.api.TvaType;
+import io.mthp4j.api.VmaInfo;
+import io.mthp4j.core.gate.HookPlacement;
 import io.mthp4j.core.gate.OrderGate;
 import io.mthp4j.core.kernel.CgroupMemory;
 import io.mthp4j.core.kernel.CgroupTree;
@@ -14,9 +17,9 @@ import io.mthp4j.core.kernel.KernelBackend;
 import io.mthp4j.core.kernel.Pressure;
 import io.mthp4j.core.kernel.Psi;
 import io.mthp4j.core.kernel.PsiTrigger;
-import io.mthp4j.core.kernel.ThpProcess;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -26,30 +29,46 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An in-memory Linux mTHP kernel for tests: no root, no Linux, deterministic. Code written against
- * {@link KernelBackend} runs on it unchanged.
+ * {@link KernelBackend} runs on it unchanged, and its files ({@link #readFile}, {@link #writeFile}) have the
+ * kernel's paths, formats and errors.
  *
- * <p>This first slice models the THP sysfs files with the kernel's formats and write errors, a cgroup v2
- * tree, PSI trigger registration with the kernel's validation, processes with their prctl state and VMA
- * advice, and a decision sink whose {@link #decisionPolicy()} reads published decisions the way the
- * reference BPF program does. Page faults, folios, khugepaged, memcg charging and the pressure model are
- * not built yet: PSI totals stay 0 and triggers never fire.
+ * <p>It models the THP sysfs files (kernel-semantics.md §3), processes with prctl, madvise and page tables,
+ * the anonymous and shmem fault paths with the mTHP fallback and every per-size and vmstat counter (§5, §8),
+ * fork sharing and deferred split, khugepaged and MADV_COLLAPSE (§6), a cgroup v2 tree with memcg charging
+ * against memory.high and memory.max, a pressure model with PSI (§10), and policy attachment with the rules
+ * of both hook series (§14.6, §15.3). What is modeled rather than emulated is listed in docs/fidelity.md.
+ *
+ * <p>Time is virtual ({@link #clock()}); khugepaged and PSI run when it advances. Thread-safe: one kernel
+ * lock guards the memory state.
  */
 public final class FakeKernel implements KernelBackend {
 
+    final Object lock = new Object();
     private final FakeKernelConfig config;
     private final FakeClock clock = new FakeClock();
     private final FaultScript faults = new FaultScript();
     private final FakeThpSysfs sysfs;
-    private final Cgroups cgroups = new Cgroups();
+    private final Cgroups cgroups;
     private final Decisions decisions = new Decisions();
+    private final MemoryManager memory;
+    private final Shmem shmem;
+    private final PsiSystem psi;
     private final Map<Integer, FakeProcess> processes = new ConcurrentHashMap<>();
     private final AtomicInteger nextPid = new AtomicInteger(100);
     private final FakeProcess current;
+    private long pendingStallNanos;
+    private volatile HookPlacement placement = HookPlacement.BEFORE_SYSFS_MASK;
+    private Attachment global;
 
     private FakeKernel(FakeKernelConfig config) {
         this.config = Objects.requireNonNull(config, "config");
         this.sysfs = new FakeThpSysfs(this, config.initialSettings());
+        this.cgroups = new Cgroups();
+        this.memory = new MemoryManager(this, config);
+        this.shmem = new Shmem(this, memory);
+        this.psi = new PsiSystem(this);
         this.current = spawn(cgroups.root());
+        clock.onAdvance(this::timePassed);
     }
 
     /** A fresh kernel with this configuration. */
@@ -75,6 +94,11 @@ public final class FakeKernel implements KernelBackend {
         return faults;
     }
 
+    /** Physical memory: free pages, and fragmentation or allocation failures to inject. */
+    public PhysicalMemory physicalMemory() {
+        return memory.physical;
+    }
+
     @Override
     public PageGeometry geometry() {
         return config.geometry();
@@ -92,7 +116,7 @@ public final class FakeKernel implements KernelBackend {
 
     @Override
     public Psi psi() {
-        return this::registerTrigger;
+        return psi::register;
     }
 
     @Override
@@ -112,18 +136,119 @@ public final class FakeKernel implements KernelBackend {
 
     /** A gate over this kernel's geometry, for callers that ask the order question directly. */
     public OrderGate.Builder gateBuilder() {
-        return OrderGate.builder(geometry());
+        return OrderGate.builder(geometry()).placement(placement);
+    }
+
+    MemoryManager memory() {
+        return memory;
+    }
+
+    Shmem shmem() {
+        return shmem;
+    }
+
+    Memcg rootMemcg() {
+        return cgroups.rootNode.memcg;
+    }
+
+    // ---- files ----
+
+    /**
+     * Reads a file by its absolute path: {@code /sys/kernel/mm/transparent_hugepage/**}, {@code /proc/vmstat},
+     * {@code /proc/meminfo}, {@code /proc/pressure/memory}, {@code /proc/<pid>/status}, {@code /proc/<pid>/smaps},
+     * and cgroup files under {@code /sys/fs/cgroup}.
+     *
+     * @throws KernelException ENOENT for a file the kernel does not have
+     */
+    public String readFile(String path) {
+        String thp = ThpSettings_ROOT + "/";
+        if (path.startsWith(thp)) {
+            String text = sysfs.readFile(path.substring(thp.length()));
+            if (text == null) {
+                throw new KernelException("open", path, Errno.ENOENT, "no such file");
+            }
+            return text;
+        }
+        faults.beforeCall("read", path);
+        synchronized (lock) {
+            switch (path) {
+                case "/proc/vmstat":
+                    return memory.vmstat.render();
+                case "/proc/pressure/memory":
+                    return psi.render(cgroups.rootNode);
+                case "/proc/meminfo":
+                    return ProcFiles.meminfo(this);
+                default:
+                    break;
+            }
+            if (path.startsWith("/proc/")) {
+                String[] parts = path.split("/");
+                if (parts.length == 4) {
+                    FakeProcess p = "self".equals(parts[2]) ? current : processOrNull(parts[2]);
+                    if (p != null && parts[3].equals("status")) {
+                        return ProcFiles.status(this, p);
+                    }
+                    if (p != null && parts[3].equals("smaps")) {
+                        return ProcFiles.smaps(this, p);
+                    }
+                }
+            }
+            if (path.startsWith(Cgroups.MOUNT)) {
+                return cgroups.readFile(path);
+            }
+        }
+        throw new KernelException("open", path, Errno.ENOENT, "no such file in the fake kernel");
+    }
+
+    /**
+     * Writes a file by its absolute path: the THP sysfs knobs, and the cgroup files {@code cgroup.procs},
+     * {@code memory.high}, {@code memory.max} and {@code memory.pressure} (a PSI trigger that stays until the
+     * kernel is discarded; use {@link #psi()} for one you can close).
+     */
+    public void writeFile(String path, String value) {
+        String thp = ThpSettings_ROOT + "/";
+        try {
+            if (path.startsWith(thp)) {
+                sysfs.writeFile(path.substring(thp.length()), value);
+                return;
+            }
+            if (path.startsWith(Cgroups.MOUNT)) {
+                cgroups.writeFile(path, value);
+                return;
+            }
+            faults.beforeCall("write", path);
+            throw new KernelException(io.mthp4j.api.SysfsText.writeOp(value), path, Errno.ENOENT, "no such writable file in the fake kernel");
+        } finally {
+            settle();
+        }
+    }
+
+    private static final String ThpSettings_ROOT = io.mthp4j.api.ThpSettings.ROOT;
+
+    /** {@code /proc/vmstat} counter {@code name}. */
+    public long vmstat(String name) {
+        synchronized (lock) {
+            return memory.vmstat.get(name);
+        }
+    }
+
+    /** A per-size counter, e.g. {@code stat(4, "anon_fault_alloc")} for 64 KiB folios on x86-64. */
+    public long stat(int order, String name) {
+        return sysfs.stat(order, name);
     }
 
     // ---- processes ----
 
-    /** Starts a process in {@code cgroup} with no prctl state. */
+    /** Starts a process in {@code cgroup} with no prctl state and no memory. */
     public FakeProcess spawn(CgroupRef cgroup) {
-        Cgroups.Node node = cgroups.node(cgroup);
-        FakeProcess p = new FakeProcess(this, nextPid.getAndIncrement(), node.ref);
-        processes.put(p.pid(), p);
-        node.procs.add(p.pid());
-        return p;
+        synchronized (lock) {
+            Cgroups.Node node = cgroups.node(cgroup);
+            FakeProcess p = new FakeProcess(this, nextPid.getAndIncrement(), node.ref, node.memcg);
+            processes.put(p.pid(), p);
+            node.procs.add(p.pid());
+            rebuildGate(p);
+            return p;
+        }
     }
 
     /** The live process {@code pid}; ESRCH if there is none. */
@@ -135,9 +260,27 @@ public final class FakeKernel implements KernelBackend {
         return p;
     }
 
+    /** The live processes, by pid. */
+    public List<FakeProcess> processes() {
+        List<FakeProcess> out = new ArrayList<>(processes.values());
+        out.sort(Comparator.comparingInt(FakeProcess::pid));
+        return out;
+    }
+
+    private FakeProcess processOrNull(String pid) {
+        try {
+            return processes.get(Integer.parseInt(pid));
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
     void exited(FakeProcess p) {
         processes.remove(p.pid());
-        cgroups.node(p.cgroup()).procs.remove(p.pid());
+        Cgroups.Node node = cgroups.byPath.get(p.cgroup().path());
+        if (node != null) {
+            node.procs.remove(p.pid());
+        }
     }
 
     void moved(FakeProcess p, CgroupRef from, CgroupRef to) {
@@ -145,72 +288,277 @@ public final class FakeKernel implements KernelBackend {
         cgroups.node(to).procs.add(p.pid());
     }
 
-    // ---- PSI (kernel-semantics.md §10.3) ----
+    void oomKilled(FakeProcess victim) {
+        victim.exit();
+    }
 
-    private PsiTrigger registerTrigger(CgroupRef cgroup, Psi.Kind kind, long thresholdMicros, long windowMicros) {
-        String file = cgroup.isRoot() ? "/proc/pressure/memory" : cgroup.path() + "/memory.pressure";
-        faults.beforeCall("psi", file);
-        cgroups.node(cgroup);
-        String op = "write \"" + kind.word() + " " + thresholdMicros + " " + windowMicros + "\"";
-        if (windowMicros <= 0 || windowMicros > 10_000_000) {
-            throw new KernelException(op, file, Errno.EINVAL, "the window must be in 1..10000000 us");
+    /** Live processes whose memcg is {@code scope} or below it, by pid. */
+    List<FakeProcess> processesIn(Memcg scope) {
+        List<FakeProcess> out = new ArrayList<>();
+        for (FakeProcess p : processes.values()) {
+            if (!p.exited && scope.contains(p.memcg)) {
+                out.add(p);
+            }
         }
-        if (!config.capSysResource() && windowMicros % 2_000_000 != 0) {
-            throw new KernelException(op, file, Errno.EINVAL,
-                    "without CAP_SYS_RESOURCE the window must be a multiple of 2 s (2000000 us)");
-        }
-        if (thresholdMicros <= 0 || thresholdMicros > windowMicros) {
-            throw new KernelException(op, file, Errno.EINVAL, "the threshold must be in 1..window");
-        }
-        return new PsiTrigger() {
-            private volatile boolean closed;
-            private volatile boolean pending;
+        out.sort(Comparator.comparingInt(FakeProcess::pid));
+        return out;
+    }
 
-            @Override
-            public boolean await(Duration timeout) throws InterruptedException {
-                long deadline = clock.nanos() + timeout.toNanos();
-                boolean fired = clock.awaitUntil(deadline, () -> pending || closed);
-                if (fired && pending) {
-                    pending = false;
-                    return true;
+    // ---- time, stall and PSI ----
+
+    /** Memory stall of a task in {@code memcg}: PSI some and full for it and its ancestors; time passes. */
+    void stall(Memcg memcg, long nanos) {
+        if (nanos <= 0) {
+            return;
+        }
+        long start = clock.nanos() + pendingStallNanos;
+        psi.stall(memcg.node, start, start + nanos);
+        pendingStallNanos += nanos;
+    }
+
+    /** Lets the stall time of the last operation pass on the clock (outside the kernel lock). */
+    void settle() {
+        long d;
+        synchronized (lock) {
+            d = pendingStallNanos;
+            pendingStallNanos = 0;
+        }
+        if (d > 0) {
+            clock.advance(Duration.ofNanos(d));
+        }
+    }
+
+    /** Runs what is due at {@code now}: khugepaged passes and the PSI averaging and trigger work. */
+    private void timePassed(long now) {
+        synchronized (lock) {
+            memory.khugepagedUntil(now);
+            psi.advanceTo(now);
+        }
+        settle();
+    }
+
+    // ---- policy attachment (§14.6, §15.3, §14.8) ----
+
+    /**
+     * Where a hook sits relative to the sysfs mask: {@link HookPlacement#BEFORE_SYSFS_MASK} (BPF-THP v7,
+     * the default) or after it (one reading of mthp_ext, whose placement is unknown).
+     */
+    public void hookPlacement(HookPlacement value) {
+        synchronized (lock) {
+            placement = Objects.requireNonNull(value, "placement");
+            processes.values().forEach(this::rebuildGate);
+        }
+    }
+
+    /**
+     * Attaches a host-wide policy, like a BPF-THP v7 struct_ops: only one at a time (EBUSY), replaceable live
+     * with {@link Attachment#update}.
+     */
+    public Attachment attachGlobal(MthpPolicy policy) {
+        Objects.requireNonNull(policy, "policy");
+        synchronized (lock) {
+            faults.beforeCall("attach", "global");
+            if (global != null) {
+                throw new KernelException("attach bpf_thp_ops", "global", Errno.EBUSY,
+                        "a policy is already attached; replace it with update()");
+            }
+            global = new Attachment(Attachment.Scope.GLOBAL, null, 0, policy);
+            processes.values().forEach(this::rebuildGate);
+            return global;
+        }
+    }
+
+    /**
+     * Attaches the reference BPF program's behaviour, which applies the decisions published to
+     * {@link #decisions()}: the global slot then belongs to it.
+     */
+    public Attachment loadDecisionProgram() {
+        return attachGlobal(decisionPolicy());
+    }
+
+    /**
+     * Attaches a policy to a cgroup subtree, like mthp_ext v2: EBUSY if the cgroup or any descendant already
+     * has one (attaching under or over an attached cgroup fails); children created later inherit it; detach
+     * clears the whole subtree.
+     */
+    public Attachment attachCgroup(CgroupRef cgroup, MthpPolicy policy) {
+        Objects.requireNonNull(policy, "policy");
+        synchronized (lock) {
+            faults.beforeCall("attach", cgroup.path());
+            Cgroups.Node node = cgroups.node(cgroup);
+            List<Cgroups.Node> subtree = new ArrayList<>();
+            cgroups.collect(node, subtree);
+            for (Cgroups.Node n : subtree) {
+                if (n.mthpOps != null) {
+                    throw new KernelException("attach bpf_mthp_ops", cgroup.path(), Errno.EBUSY,
+                            "sub-cgroup has already registered (" + n.ref.path() + ")");
                 }
-                return false;
             }
+            Attachment a = new Attachment(Attachment.Scope.CGROUP, cgroup, 0, policy);
+            subtree.forEach(n -> n.mthpOps = a);
+            rebuildGates();
+            return a;
+        }
+    }
 
-            @Override
-            public void close() {
-                closed = true;
-                clock.wakeAll();
+    /**
+     * Attaches a policy to one process, like the per-process BPF-THP of v10+: EBUSY if it has one; inherited
+     * by fork and kept by exec. A process policy takes the place of the global one for that process.
+     */
+    public Attachment attachProcess(FakeProcess process, MthpPolicy policy) {
+        Objects.requireNonNull(policy, "policy");
+        synchronized (lock) {
+            faults.beforeCall("attach", "pid " + process.pid());
+            if (process.processPolicy != null) {
+                throw new KernelException("attach bpf_thp_ops", "pid " + process.pid(), Errno.EBUSY,
+                        "the process already has a policy");
             }
-        };
+            Attachment a = new Attachment(Attachment.Scope.PROCESS, null, process.pid(), policy);
+            process.processPolicy = a.asPolicy();
+            rebuildGate(process);
+            return a;
+        }
+    }
+
+    /** An attached policy. Detaching twice is harmless; {@link #update} after detach is ENOENT. */
+    public final class Attachment implements AutoCloseable {
+
+        enum Scope { GLOBAL, CGROUP, PROCESS }
+
+        private final Scope scope;
+        private final CgroupRef cgroup;
+        private final int pid;
+        private volatile MthpPolicy policy;
+        private volatile boolean attached = true;
+        private final MthpPolicy view = (vma, tva, orders) -> this.policy.chooseOrders(vma, tva, orders);
+
+        private Attachment(Scope scope, CgroupRef cgroup, int pid, MthpPolicy policy) {
+            this.scope = scope;
+            this.cgroup = cgroup;
+            this.pid = pid;
+            this.policy = policy;
+        }
+
+        MthpPolicy asPolicy() {
+            return view;
+        }
+
+        /** Replaces the policy in place (bpf_link__update_map): only the global hook allows it (v7 .update). */
+        public void update(MthpPolicy replacement) {
+            Objects.requireNonNull(replacement, "replacement");
+            synchronized (lock) {
+                if (!attached) {
+                    throw new KernelException("update bpf_link", describe(), Errno.ENOENT, "it was detached");
+                }
+                if (scope == Scope.CGROUP) {
+                    throw new KernelException("update bpf_link", describe(), Errno.EOPNOTSUPP,
+                            "mthp_ext has no live replacement: detach and attach again");
+                }
+                policy = replacement;
+            }
+        }
+
+        /** Detaches; a cgroup attachment clears the whole subtree (v2 unreg, no owner check). */
+        public void detach() {
+            synchronized (lock) {
+                if (!attached) {
+                    return;
+                }
+                attached = false;
+                switch (scope) {
+                    case GLOBAL -> {
+                        global = null;
+                        processes.values().forEach(FakeKernel.this::rebuildGate);
+                    }
+                    case CGROUP -> {
+                        Cgroups.Node node = cgroups.byPath.get(cgroup.path());
+                        if (node != null) {
+                            List<Cgroups.Node> subtree = new ArrayList<>();
+                            cgroups.collect(node, subtree);
+                            subtree.forEach(n -> n.mthpOps = null);
+                        }
+                        rebuildGates();
+                    }
+                    case PROCESS -> {
+                        FakeProcess p = processes.get(pid);
+                        if (p != null && p.processPolicy == view) {
+                            p.processPolicy = null;
+                            rebuildGate(p);
+                        }
+                    }
+                }
+            }
+        }
+
+        public boolean attached() {
+            return attached;
+        }
+
+        @Override
+        public void close() {
+            detach();
+        }
+
+        private String describe() {
+            return scope == Scope.GLOBAL ? "global" : scope == Scope.CGROUP ? cgroup.path() : "pid " + pid;
+        }
+    }
+
+    private void rebuildGates() {
+        processes.values().forEach(this::rebuildGate);
+    }
+
+    /** The gate a process's faults use: the process or global hook, then its cgroup's hook (§14.8, §15.2). */
+    void rebuildGate(FakeProcess p) {
+        MthpPolicy first = p.processPolicy != null ? p.processPolicy : global != null ? global.asPolicy() : null;
+        Cgroups.Node node = cgroups.byPath.get(p.cgroup().path());
+        MthpPolicy second = node != null && node.mthpOps != null ? node.mthpOps.asPolicy() : null;
+        MthpPolicy policy = first == null ? second : second == null ? first
+                : (vma, tva, orders) -> {
+                    long o = first.chooseOrders(vma, tva, orders) & orders;
+                    return o == 0 ? 0 : o & second.chooseOrders(vma, tva, o);
+                };
+        OrderGate.Builder b = gateBuilder();
+        if (policy != null) {
+            b.policy(policy);
+        }
+        p.gate = b.build();
     }
 
     // ---- the cgroup v2 tree ----
 
-    /** The cgroup v2 hierarchy: mkdir, rmdir, and what a scan reads. */
+    /** The cgroup v2 hierarchy, mounted at {@value #MOUNT}: mkdir, rmdir, files, and what a scan reads. */
     public final class Cgroups implements CgroupTree {
+
+        /** Where the hierarchy's files are. */
+        public static final String MOUNT = "/sys/fs/cgroup";
 
         final class Node {
             final CgroupRef ref;
             final Node parent;
             final List<Node> children = new ArrayList<>();
             final java.util.Set<Integer> procs = ConcurrentHashMap.newKeySet();
-            final AtomicLong someMicros = new AtomicLong();
-            final AtomicLong fullMicros = new AtomicLong();
+            final Memcg memcg;
+            final PsiGroup psi;
+            Attachment mthpOps;
             volatile boolean removed;
 
             Node(CgroupRef ref, Node parent) {
                 this.ref = ref;
                 this.parent = parent;
+                this.memcg = new Memcg(parent == null ? null : parent.memcg, this);
+                this.psi = new PsiGroup(config.pressure().hz());
+                this.mthpOps = parent == null ? null : parent.mthpOps; // cgroup_bpf_set_mthp_ops
             }
         }
 
         private final Map<String, Node> byPath = new ConcurrentHashMap<>();
         private final Map<Long, Node> byId = new ConcurrentHashMap<>();
         private final AtomicLong nextId = new AtomicLong(2);
-        private final Node rootNode = new Node(new CgroupRef(1, "/"), null);
+        final Node rootNode;
 
         Cgroups() {
+            rootNode = new Node(new CgroupRef(1, "/"), null);
             byPath.put("/", rootNode);
             byId.put(rootNode.ref.id(), rootNode);
         }
@@ -221,37 +569,50 @@ public final class FakeKernel implements KernelBackend {
         }
 
         /** {@code mkdir}: EEXIST if present, ENOENT if the parent is missing. Ids are never reused. */
-        public synchronized CgroupRef mkdir(String path) {
-            faults.beforeCall("mkdir", path);
-            if (!path.startsWith("/") || path.length() < 2 || path.endsWith("/") || path.contains("//")) {
-                throw new KernelException("mkdir", path, Errno.EINVAL, "a cgroup path looks like /a/b");
+        public CgroupRef mkdir(String path) {
+            synchronized (lock) {
+                faults.beforeCall("mkdir", path);
+                if (!path.startsWith("/") || path.length() < 2 || path.endsWith("/") || path.contains("//")) {
+                    throw new KernelException("mkdir", path, Errno.EINVAL, "a cgroup path looks like /a/b");
+                }
+                if (byPath.containsKey(path)) {
+                    throw new KernelException("mkdir", path, Errno.EEXIST, null);
+                }
+                int slash = path.lastIndexOf('/');
+                Node parent = byPath.get(slash == 0 ? "/" : path.substring(0, slash));
+                if (parent == null) {
+                    throw new KernelException("mkdir", path, Errno.ENOENT, "the parent cgroup does not exist");
+                }
+                Node node = new Node(new CgroupRef(nextId.getAndIncrement(), path), parent);
+                parent.children.add(node);
+                byPath.put(path, node);
+                byId.put(node.ref.id(), node);
+                return node.ref;
             }
-            if (byPath.containsKey(path)) {
-                throw new KernelException("mkdir", path, Errno.EEXIST, null);
-            }
-            int slash = path.lastIndexOf('/');
-            Node parent = byPath.get(slash == 0 ? "/" : path.substring(0, slash));
-            if (parent == null) {
-                throw new KernelException("mkdir", path, Errno.ENOENT, "the parent cgroup does not exist");
-            }
-            Node node = new Node(new CgroupRef(nextId.getAndIncrement(), path), parent);
-            parent.children.add(node);
-            byPath.put(path, node);
-            byId.put(node.ref.id(), node);
-            return node.ref;
         }
 
-        /** {@code rmdir}: EBUSY while it has tasks or children. */
-        public synchronized void rmdir(CgroupRef cgroup) {
-            faults.beforeCall("rmdir", cgroup.path());
-            Node node = node(cgroup);
-            if (node == rootNode || !node.procs.isEmpty() || !node.children.isEmpty()) {
-                throw new KernelException("rmdir", cgroup.path(), Errno.EBUSY, "it still has tasks or child cgroups");
+        /** {@code rmdir}: EBUSY while it has tasks or children. Its charges stay with its ancestors. */
+        public void rmdir(CgroupRef cgroup) {
+            synchronized (lock) {
+                faults.beforeCall("rmdir", cgroup.path());
+                Node node = node(cgroup);
+                if (node == rootNode || !node.procs.isEmpty() || !node.children.isEmpty()) {
+                    throw new KernelException("rmdir", cgroup.path(), Errno.EBUSY, "it still has tasks or child cgroups");
+                }
+                node.parent.children.remove(node);
+                byPath.remove(cgroup.path());
+                byId.remove(cgroup.id());
+                node.removed = true;
             }
-            node.parent.children.remove(node);
-            byPath.remove(cgroup.path());
-            byId.remove(cgroup.id());
-            node.removed = true;
+        }
+
+        /** The cgroup at {@code path}; ENOENT if there is none. */
+        public CgroupRef lookup(String path) {
+            Node n = byPath.get(path);
+            if (n == null) {
+                throw new KernelException("open", path, Errno.ENOENT, "no such cgroup");
+            }
+            return n.ref;
         }
 
         Node node(CgroupRef cgroup) {
@@ -268,18 +629,20 @@ public final class FakeKernel implements KernelBackend {
             return n == null || n.parent == null ? null : n.parent.ref;
         }
 
-        @Override
-        public synchronized List<CgroupRef> walk(CgroupRef from) {
-            faults.beforeCall("walk", from.path());
-            List<CgroupRef> out = new ArrayList<>();
-            walk(node(from), out);
-            return out;
+        void collect(Node node, List<Node> out) {
+            out.add(node);
+            for (Node child : node.children) {
+                collect(child, out);
+            }
         }
 
-        private void walk(Node node, List<CgroupRef> out) {
-            out.add(node.ref);
-            for (Node child : node.children) {
-                walk(child, out);
+        @Override
+        public List<CgroupRef> walk(CgroupRef from) {
+            synchronized (lock) {
+                faults.beforeCall("walk", from.path());
+                List<Node> nodes = new ArrayList<>();
+                collect(node(from), nodes);
+                return nodes.stream().map(n -> n.ref).toList();
             }
         }
 
@@ -290,17 +653,146 @@ public final class FakeKernel implements KernelBackend {
 
         @Override
         public CgroupMemory memory(CgroupRef cgroup) {
-            faults.beforeCall("read", cgroup.path() + "/memory.stat");
-            node(cgroup);
-            return new CgroupMemory(0, 0, 0, 0, 0, CgroupMemory.NO_LIMIT, CgroupMemory.NO_LIMIT);
+            faults.beforeCall("read", file(cgroup, "memory.stat"));
+            synchronized (lock) {
+                Memcg m = node(cgroup).memcg;
+                int shift = geometry().pageShift();
+                return new CgroupMemory(m.charged << shift, m.anon << shift, m.shmem << shift, 0, m.anonThp << shift,
+                        limit(m.high), limit(m.max));
+            }
+        }
+
+        private long limit(long pages) {
+            return pages == Memcg.NO_LIMIT ? CgroupMemory.NO_LIMIT : pages << geometry().pageShift();
         }
 
         @Override
         public Pressure pressure(CgroupRef cgroup) {
-            faults.beforeCall("read", cgroup.isRoot() ? "/proc/pressure/memory" : cgroup.path() + "/memory.pressure");
-            Node node = node(cgroup);
-            return new Pressure(new Pressure.Line(0, 0, 0, node.someMicros.get()),
-                    new Pressure.Line(0, 0, 0, node.fullMicros.get()));
+            faults.beforeCall("read", cgroup.isRoot() ? "/proc/pressure/memory" : file(cgroup, "memory.pressure"));
+            synchronized (lock) {
+                return node(cgroup).psi.pressure();
+            }
+        }
+
+        private String file(CgroupRef cgroup, String name) {
+            return MOUNT + (cgroup.isRoot() ? "" : cgroup.path()) + "/" + name;
+        }
+
+        /** Splits {@code /sys/fs/cgroup/a/b/memory.max} into the node and the file name. */
+        private Map.Entry<Node, String> resolve(String path) {
+            String rest = path.substring(MOUNT.length());
+            int slash = rest.lastIndexOf('/');
+            if (slash < 0) {
+                throw new KernelException("open", path, Errno.ENOENT, "no such file");
+            }
+            String dir = slash == 0 ? "/" : rest.substring(0, slash);
+            Node node = byPath.get(dir);
+            if (node == null) {
+                throw new KernelException("open", path, Errno.ENOENT, "no such cgroup");
+            }
+            return Map.entry(node, rest.substring(slash + 1));
+        }
+
+        String readFile(String path) {
+            Map.Entry<Node, String> e = resolve(path);
+            Node node = e.getKey();
+            Memcg m = node.memcg;
+            int shift = geometry().pageShift();
+            return switch (e.getValue()) {
+                case "cgroup.procs" -> node.procs.stream().sorted().map(pid -> pid + "\n").reduce("", String::concat);
+                case "memory.current" -> (m.charged << shift) + "\n";
+                case "memory.swap.current" -> (m.swap << shift) + "\n";
+                case "memory.high" -> limitText(m.high);
+                case "memory.max" -> limitText(m.max);
+                case "memory.stat" -> ProcFiles.memoryStat(FakeKernel.this, m);
+                case "memory.events" -> ProcFiles.memoryEvents(m.events);
+                case "memory.events.local" -> ProcFiles.memoryEvents(m.eventsLocal);
+                case "memory.pressure" -> psi.render(node);
+                default -> throw new KernelException("open", path, Errno.ENOENT, "no such file in the fake cgroup");
+            };
+        }
+
+        private String limitText(long pages) {
+            return pages == Memcg.NO_LIMIT ? "max\n" : (pages << geometry().pageShift()) + "\n";
+        }
+
+        void writeFile(String path, String value) {
+            faults.beforeCall("write", path);
+            synchronized (lock) {
+                Map.Entry<Node, String> e = resolve(path);
+                Node node = e.getKey();
+                String op = io.mthp4j.api.SysfsText.writeOp(value);
+                switch (e.getValue()) {
+                    case "cgroup.procs" -> {
+                        int pid;
+                        try {
+                            pid = Integer.parseInt(value.strip());
+                        } catch (NumberFormatException ex) {
+                            throw new KernelException(op, path, Errno.EINVAL, "write one pid");
+                        }
+                        FakeProcess p = processes.get(pid);
+                        if (p == null) {
+                            throw new KernelException(op, path, Errno.ESRCH, "no process " + pid);
+                        }
+                        p.moveTo(node.ref);
+                    }
+                    case "memory.high" -> {
+                        node.memcg.high = parseLimit(op, path, value);
+                        if (node.memcg.charged > node.memcg.high) {
+                            memory.reclaim(null, node.memcg, node.memcg.charged - node.memcg.high);
+                        }
+                    }
+                    case "memory.max" -> {
+                        node.memcg.max = parseLimit(op, path, value);
+                        shrinkToMax(node.memcg);
+                    }
+                    case "memory.pressure" -> psi.registerFromFile(node, path, value);
+                    default -> throw new KernelException(op, path, Errno.EACCES, "not writable in the fake cgroup");
+                }
+            }
+        }
+
+        /** memory_max_write: reclaim, then OOM-kill in the cgroup until usage fits. */
+        private void shrinkToMax(Memcg m) {
+            for (int round = 0; round < 1000 && m.charged > m.max; round++) {
+                if (memory.reclaim(null, m, m.charged - m.max) > 0) {
+                    continue;
+                }
+                List<FakeProcess> victims = processesIn(m);
+                if (victims.isEmpty()) {
+                    return;
+                }
+                m.event(Memcg.EVENT_OOM);
+                FakeProcess victim = victims.stream().max(Comparator.comparingLong(q -> q.rssAnon + q.swapPages)).get();
+                victim.memcg.event(Memcg.EVENT_OOM_KILL);
+                victim.killed = true;
+                victim.oomReason = "memory.max of " + m.node.ref.path() + " was lowered";
+                victim.exit();
+            }
+        }
+
+        /** memparse with "max": bytes, optionally with K, M, G or T; the limit is kept in pages (rounded down). */
+        private long parseLimit(String op, String path, String value) {
+            String v = value.strip();
+            if (v.equals("max")) {
+                return Memcg.NO_LIMIT;
+            }
+            long mult = 1;
+            char last = v.isEmpty() ? ' ' : Character.toUpperCase(v.charAt(v.length() - 1));
+            int exp = "KMGTPE".indexOf(last);
+            if (exp >= 0) {
+                mult = 1L << (10 * (exp + 1));
+                v = v.substring(0, v.length() - 1);
+            }
+            try {
+                long bytes = Math.multiplyExact(Long.parseUnsignedLong(v), mult);
+                if (bytes < 0) {
+                    throw new NumberFormatException();
+                }
+                return bytes >>> geometry().pageShift();
+            } catch (NumberFormatException | ArithmeticException ex) {
+                throw new KernelException(op, path, Errno.EINVAL, "write \"max\" or a number of bytes (suffixes K, M, G)");
+            }
         }
     }
 
@@ -344,5 +836,20 @@ public final class FakeKernel implements KernelBackend {
             }
             return orders & p.table().allowed(tvaType, vma.vmaType());
         };
+    }
+
+    /** Whether THP could be used for {@code vma} of {@code p} (smaps THPeligible). */
+    boolean thpEligible(FakeProcess p, VmaInfo vma) {
+        long all = vma.kind() == io.mthp4j.api.VmaKind.ANON ? geometry().allAnonOrders() : geometry().allFileOrders();
+        return p.gate.allowableOrders(sysfs.settings(), p.mode, vma, TvaType.SMAPS, all) != 0;
+    }
+
+    // ---- invariants, for tests ----
+
+    /** Checks the model's internal invariants; throws AssertionError naming the first that fails. */
+    public void checkInvariants() {
+        synchronized (lock) {
+            Invariants.check(this, memory, cgroups.rootNode);
+        }
     }
 }

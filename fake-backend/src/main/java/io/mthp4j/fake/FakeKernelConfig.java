@@ -15,13 +15,46 @@ import java.util.Objects;
  * @param capSysResource      whether the caller has CAP_SYS_RESOURCE; without it PSI windows must be a
  *                            multiple of 2 s, as for root on our machines (linux-interfaces.md §5.2)
  * @param seed                seed for every random choice
+ * @param pressure            the parameters of the memory-pressure model (docs/fidelity.md)
  */
 public record FakeKernelConfig(PageGeometry geometry, long totalMemoryBytes, ThpSettings initialSettings,
-                               boolean capSysResource, long seed) {
+                               boolean capSysResource, long seed, PressureModel pressure) {
+
+    /**
+     * The memory-pressure model's parameters: what is modeled rather than emulated. Times are virtual.
+     *
+     * @param swapBytes            swap space (0: no swap, so anonymous memory cannot be reclaimed)
+     * @param reclaimNanosPerPage  stall charged per page reclaimed (direct or memory.high reclaim)
+     * @param swapInNanosPerPage   stall charged per page swapped in (a refault of the working set)
+     * @param reclaimBatchPages    pages reclaimed per round at least (SWAP_CLUSTER_MAX is 32)
+     * @param hz                   CONFIG_HZ, for the memory.high throttling penalty in jiffies
+     */
+    public record PressureModel(long swapBytes, long reclaimNanosPerPage, long swapInNanosPerPage,
+                                long reclaimBatchPages, int hz) {
+
+        /** No swap; 2 us per reclaimed page, 20 us per swapped-in page; batches of 32; HZ 250 (Debian). */
+        public static final PressureModel DEFAULT = new PressureModel(0, 2_000, 20_000, 32, 250);
+
+        public PressureModel {
+            if (swapBytes < 0 || reclaimNanosPerPage < 0 || swapInNanosPerPage < 0) {
+                throw new IllegalArgumentException("swap size and costs must not be negative: swapBytes=" + swapBytes
+                        + ", reclaimNanosPerPage=" + reclaimNanosPerPage + ", swapInNanosPerPage=" + swapInNanosPerPage);
+            }
+            if (reclaimBatchPages < 1 || hz < 100 || hz > 1000) {
+                throw new IllegalArgumentException("reclaimBatchPages must be >= 1 (was " + reclaimBatchPages
+                        + ") and hz in 100..1000 (was " + hz + ")");
+            }
+        }
+
+        public PressureModel withSwapBytes(long value) {
+            return new PressureModel(value, reclaimNanosPerPage, swapInNanosPerPage, reclaimBatchPages, hz);
+        }
+    }
 
     public FakeKernelConfig {
         Objects.requireNonNull(geometry, "geometry");
         Objects.requireNonNull(initialSettings, "initialSettings");
+        Objects.requireNonNull(pressure, "pressure");
         if (!initialSettings.geometry().equals(geometry)) {
             throw new IllegalArgumentException("initial settings are for " + initialSettings.geometry() + ", not " + geometry);
         }
@@ -47,7 +80,7 @@ public record FakeKernelConfig(PageGeometry geometry, long totalMemoryBytes, Thp
     }
 
     private static FakeKernelConfig of(PageGeometry geometry) {
-        return new FakeKernelConfig(geometry, 24L << 30, ThpSettings.defaults(geometry), false, 1);
+        return new FakeKernelConfig(geometry, 24L << 30, ThpSettings.defaults(geometry), false, 1, PressureModel.DEFAULT);
     }
 
     public Builder toBuilder() {
@@ -61,6 +94,7 @@ public record FakeKernelConfig(PageGeometry geometry, long totalMemoryBytes, Thp
         private ThpSettings initialSettings;
         private boolean capSysResource;
         private long seed;
+        private PressureModel pressure;
 
         private Builder(FakeKernelConfig c) {
             geometry = c.geometry;
@@ -68,6 +102,7 @@ public record FakeKernelConfig(PageGeometry geometry, long totalMemoryBytes, Thp
             initialSettings = c.initialSettings;
             capSysResource = c.capSysResource;
             seed = c.seed;
+            pressure = c.pressure;
         }
 
         public Builder totalMemoryBytes(long value) {
@@ -90,8 +125,19 @@ public record FakeKernelConfig(PageGeometry geometry, long totalMemoryBytes, Thp
             return this;
         }
 
+        public Builder pressure(PressureModel value) {
+            pressure = value;
+            return this;
+        }
+
+        /** Swap space for the pressure model (0: none). */
+        public Builder swapBytes(long value) {
+            pressure = pressure.withSwapBytes(value);
+            return this;
+        }
+
         public FakeKernelConfig build() {
-            return new FakeKernelConfig(geometry, totalMemoryBytes, initialSettings, capSysResource, seed);
+            return new FakeKernelConfig(geometry, totalMemoryBytes, initialSettings, capSysResource, seed, pressure);
         }
     }
 }

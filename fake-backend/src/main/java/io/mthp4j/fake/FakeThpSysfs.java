@@ -15,7 +15,6 @@ import io.mthp4j.api.ThpSettings;
 import io.mthp4j.core.kernel.ThpSysfs;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * {@code /sys/kernel/mm/transparent_hugepage/} of the fake kernel: the files, formats and write rules of
@@ -31,16 +30,41 @@ final class FakeThpSysfs implements ThpSysfs {
             "swpout", "swpout_fallback", "split", "split_failed");
     private static final List<String> ALL_STATS = concat(ANON_STATS, FILE_STATS, ANY_STATS);
 
+    // Indices into ALL_STATS, for the fault path (no string lookups there).
+    static final int ANON_FAULT_ALLOC = 0;
+    static final int ANON_FAULT_FALLBACK = 1;
+    static final int ANON_FAULT_FALLBACK_CHARGE = 2;
+    static final int SPLIT_DEFERRED = 3;
+    static final int NR_ANON = 4;
+    static final int NR_ANON_PARTIALLY_MAPPED = 5;
+    static final int SHMEM_ALLOC = 6;
+    static final int SHMEM_FALLBACK = 7;
+    static final int SHMEM_FALLBACK_CHARGE = 8;
+    static final int ZSWPOUT = 9;
+    static final int SWPIN = 10;
+    static final int SWPIN_FALLBACK = 11;
+    static final int SWPIN_FALLBACK_CHARGE = 12;
+    static final int SWPOUT = 13;
+    static final int SWPOUT_FALLBACK = 14;
+    static final int SPLIT = 15;
+    static final int SPLIT_FAILED = 16;
+    private static final int STATS = 17;
+
     private final PageGeometry geometry;
     private volatile ThpSettings settings;
-    private final AtomicLongArray stats;
+    private final long[] stats;
+    private final long[] collapse = new long[2];
     private final FakeKernel kernel;
 
     FakeThpSysfs(FakeKernel kernel, ThpSettings initial) {
         this.kernel = kernel;
         this.geometry = initial.geometry();
         this.settings = initial;
-        this.stats = new AtomicLongArray(64 * ALL_STATS.size());
+        this.stats = new long[64 * STATS];
+        if (ALL_STATS.size() != STATS || !ALL_STATS.get(SPLIT_FAILED).equals("split_failed")
+                || !ALL_STATS.get(SHMEM_ALLOC).equals("shmem_alloc")) {
+            throw new AssertionError("stat indices out of step with the names");
+        }
     }
 
     @Override
@@ -53,13 +77,36 @@ final class FakeThpSysfs implements ThpSysfs {
         return settings;
     }
 
-    /** Adds {@code delta} to a per-size counter (gauges may go down). */
+    /**
+     * Adds {@code delta} to a per-size counter (gauges may go down). Order 0 has no directory, so its counts are
+     * dropped, as the kernel's {@code count_mthp_stat} does. Called under the kernel lock.
+     */
+    void add(int order, int stat, long delta) {
+        if (order > 0) {
+            stats[order * STATS + stat] += delta;
+        }
+    }
+
+    /** Adds {@code delta} to a per-size counter named as in its file. */
     void addStat(int order, String name, long delta) {
-        stats.addAndGet(statIndex(order, name), delta);
+        synchronized (kernel.lock) {
+            add(order, statIndex(order, name) % STATS, delta);
+        }
     }
 
     long stat(int order, String name) {
-        return stats.get(statIndex(order, name));
+        synchronized (kernel.lock) {
+            return stats[statIndex(order, name)];
+        }
+    }
+
+    long stat(int order, int stat) {
+        return stats[order * STATS + stat];
+    }
+
+    /** khugepaged/full_scans (0) and khugepaged/pages_collapsed (1). */
+    void addKhugepaged(int which, long delta) {
+        collapse[which] += delta;
     }
 
     private static int statIndex(int order, String name) {
@@ -67,7 +114,7 @@ final class FakeThpSysfs implements ThpSysfs {
         if (i < 0) {
             throw new IllegalArgumentException("no per-size counter named " + name + "; known: " + ALL_STATS);
         }
-        return order * ALL_STATS.size() + i;
+        return order * STATS + i;
     }
 
     @Override
@@ -77,8 +124,15 @@ final class FakeThpSysfs implements ThpSysfs {
         if (shown != null) {
             return shown;
         }
-        if (path.equals("khugepaged/full_scans") || path.equals("khugepaged/pages_collapsed")) {
-            return "0\n";
+        if (path.equals("khugepaged/full_scans")) {
+            synchronized (kernel.lock) {
+                return collapse[0] + "\n";
+            }
+        }
+        if (path.equals("khugepaged/pages_collapsed")) {
+            synchronized (kernel.lock) {
+                return collapse[1] + "\n";
+            }
         }
         int slash = path.indexOf("/stats/");
         if (slash > 0) {
