@@ -24,8 +24,9 @@ final class Invariants {
                 throw new AssertionError("nr_anon of order " + o + " is " + gauge + " but " + live[o] + " folios are alive");
             }
             long partial = sysfs.stat(o, FakeThpSysfs.NR_ANON_PARTIALLY_MAPPED);
-            if (partial < 0 || partial > gauge) {
-                throw new AssertionError("nr_anon_partially_mapped of order " + o + " is " + partial + " with nr_anon " + gauge);
+            if (partial != live[64 + o]) {
+                throw new AssertionError("nr_anon_partially_mapped of order " + o + " is " + partial + " but "
+                        + live[64 + o] + " live folios are partially mapped");
             }
         }
         PhysicalMemory pm = kernel.physicalMemory();

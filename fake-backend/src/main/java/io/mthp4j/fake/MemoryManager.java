@@ -1444,9 +1444,12 @@ final class MemoryManager {
         }
     }
 
-    /** Anonymous folios alive, per order (exclusive and shared), for invariant checks. */
+    /**
+     * Anonymous folios alive (exclusive and shared), per order in {@code [0, 64)}, and of those the partially
+     * mapped ones at {@code 64 + order}, for invariant checks.
+     */
     long[] liveAnonFolios(List<FakeProcess> processes) {
-        long[] out = new long[64];
+        long[] out = new long[128];
         java.util.Set<SharedFolio> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (FakeProcess p : processes) {
             for (long key : p.tables.sortedKeys()) {
@@ -1455,11 +1458,10 @@ final class MemoryManager {
                     continue;
                 }
                 if (t.pte == null) {
-                    if (t.pmd == PmdTable.PMD_FOLIO) {
-                        if (t.pmdShared == null) {
-                            out[pmdOrder]++;
-                        } else if (seen.add(t.pmdShared)) {
-                            out[pmdOrder]++;
+                    if (t.pmd == PmdTable.PMD_FOLIO && (t.pmdShared == null || seen.add(t.pmdShared))) {
+                        out[pmdOrder]++;
+                        if (t.pmdShared != null && t.pmdShared.partial) {
+                            out[64 + pmdOrder]++;
                         }
                     }
                     continue;
@@ -1471,11 +1473,10 @@ final class MemoryManager {
                     }
                     if ((b & PmdTable.SHARED) != 0) {
                         SharedFolio f = t.shared[i];
-                        if (seen.add(f)) {
-                            if (f.split) {
-                                out[0] += 0; // split folios are order-0 pages now; not counted per size
-                            } else {
-                                out[f.order]++;
+                        if (seen.add(f) && !f.split) {
+                            out[f.order]++;
+                            if (f.partial) {
+                                out[64 + f.order]++;
                             }
                         }
                         continue;
@@ -1484,6 +1485,9 @@ final class MemoryManager {
                     int n = 1 << order;
                     if ((i & (n - 1)) == firstExclusive(t, i & -n, n, order)) {
                         out[order]++;
+                        if ((b & PmdTable.PARTIAL) != 0) {
+                            out[64 + order]++;
+                        }
                     }
                 }
             }
