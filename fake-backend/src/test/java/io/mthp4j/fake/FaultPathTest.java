@@ -86,6 +86,39 @@ class FaultPathTest {
             assertEquals(0, kernel.vmstat("thp_fault_fallback"));
         }
 
+        /** The §3.4 inherit matrix through real faults: top-level × per-size value × MADV_HUGEPAGE. */
+        @ParameterizedTest(name = "top {0}, 64kB {1}")
+        @CsvSource({
+                "always,  always,  64K, 64K", "always,  inherit, 64K, 64K", "always,  madvise, 4K, 64K", "always,  never, 4K, 4K",
+                "madvise, always,  64K, 64K", "madvise, inherit, 4K,  64K", "madvise, madvise, 4K, 64K", "madvise, never, 4K, 4K",
+                "never,   always,  64K, 64K", "never,   inherit, 4K,  4K",  "never,   madvise, 4K, 64K", "never,   never, 4K, 4K"})
+        void theInheritMatrix(String top, String size, String plain, String advised) {
+            set("hugepages-2048kB/enabled", "never");
+            set("enabled", top);
+            set("hugepages-64kB/enabled", size);
+            long a = p.mmapAnonymous(2 * pmd);
+            p.madvise(a + pmd, pmd, Madvice.HUGEPAGE);
+            p.write(a, 2 * pmd);
+            assertEquals(plain.equals("64K") ? 64 * K : 4 * K, p.folioSizeAt(a));
+            assertEquals(advised.equals("64K") ? 64 * K : 4 * K, p.folioSizeAt(a + pmd));
+        }
+
+        @Test
+        void arm64With64KPagesHasItsOwnPmdSize() {
+            FakeKernel arm = FakeKernel.create(FakeKernelConfig.arm64_64k());
+            FakeProcess q = arm.spawn(arm.cgroups().root());
+            long armPmd = arm.geometry().pmdSize();
+            assertEquals(512 * M, armPmd);
+            arm.writeFile("/sys/kernel/mm/transparent_hugepage/enabled", "always");
+            long a = q.mmapAnonymous(2 * armPmd);
+            q.write(a, armPmd + 64 * K);
+            assertEquals(armPmd, q.folioSizeAt(a));
+            assertEquals(armPmd, q.folioSizeAt(a + armPmd), "the first write in the second range takes a PMD too");
+            assertEquals(2, arm.vmstat("thp_fault_alloc"));
+            assertEquals(2, arm.stat(13, "anon_fault_alloc"));
+            arm.checkInvariants();
+        }
+
         @Test
         void theLargestAllowedOrderThatFitsWins() {
             set("hugepages-16kB/enabled", "always");
