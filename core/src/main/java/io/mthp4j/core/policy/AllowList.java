@@ -16,8 +16,10 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <ul>
  *   <li>A <b>path</b> entry covers that cgroup and every descendant, like {@code bpf_task_under_cgroup}.</li>
- *   <li>An <b>id</b> entry covers exactly that cgroup: ids are never reused, so it names one instance (a cgroup
- *       removed and made again is not covered).</li>
+ *   <li>An <b>id</b> entry covers that cgroup instance and, from the scan that sees them, its descendants: ids
+ *       are never reused, so a cgroup removed and made again is not covered. The descendants are learnt from the
+ *       hierarchy {@link #decide} walks (pre-order); until a scan has seen a descendant, a per-call answer knows
+ *       only the listed id itself.</li>
  *   <li>A <b>pid</b> entry covers the VMAs of that process. It applies where the policy is asked per call
  *       ({@link #chooseOrders}); a per-cgroup {@link DecisionTable} cannot carry it, so {@link #decide} ignores it.</li>
  * </ul>
@@ -31,6 +33,8 @@ public final class AllowList implements CgroupPolicy {
     }
 
     private final AtomicReference<Snapshot> entries = new AtomicReference<>(Snapshot.EMPTY);
+    /** Ids a scan found listed, themselves or through an ancestor (sorted; written by the scanning thread). */
+    private volatile long[] covered = new long[0];
     private final long allowed;
     private final DecisionTable listedTable;
     private final DecisionTable unlistedTable;
@@ -143,8 +147,9 @@ public final class AllowList implements CgroupPolicy {
 
     private boolean listed(VmaInfo vma) {
         Snapshot s = entries.get();
+        long id = vma.cgroup().id();
         return (vma.pid() != 0 && Arrays.binarySearch(s.pids, vma.pid()) >= 0)
-                || (vma.cgroup().id() != 0 && listed(s, vma.cgroup()));
+                || (id != 0 && (listed(s, vma.cgroup()) || contains(covered, id)));
     }
 
     /** Whether {@code path} is {@code ancestor} or below it, without allocating. */
@@ -170,7 +175,22 @@ public final class AllowList implements CgroupPolicy {
 
     @Override
     public DecisionTable decide(CgroupSample sample) {
-        return listed(sample.cgroup()) ? listedTable : unlistedTable;
+        long id = sample.cgroup().id();
+        long[] now = covered;
+        // Parents are decided first in a scan, so the parent's coverage is current (a removed id entry included).
+        boolean in = listed(sample.cgroup()) || (sample.parentId() != 0 && contains(now, sample.parentId()));
+        if (in != contains(now, id)) {
+            covered = in ? insert(now, id) : remove(now, id);
+        }
+        return in ? listedTable : unlistedTable;
+    }
+
+    @Override
+    public void forget(long cgroupId) {
+        long[] now = covered;
+        if (contains(now, cgroupId)) {
+            covered = remove(now, cgroupId);
+        }
     }
 
     @Override
@@ -192,16 +212,20 @@ public final class AllowList implements CgroupPolicy {
     }
 
     private static long[] insert(long[] sorted, long v) {
-        long[] out = Arrays.copyOf(sorted, sorted.length + 1);
-        out[sorted.length] = v;
-        Arrays.sort(out);
+        int at = -Arrays.binarySearch(sorted, v) - 1;
+        long[] out = new long[sorted.length + 1];
+        System.arraycopy(sorted, 0, out, 0, at);
+        out[at] = v;
+        System.arraycopy(sorted, at, out, at + 1, sorted.length - at);
         return out;
     }
 
     private static int[] insert(int[] sorted, int v) {
-        int[] out = Arrays.copyOf(sorted, sorted.length + 1);
-        out[sorted.length] = v;
-        Arrays.sort(out);
+        int at = -Arrays.binarySearch(sorted, v) - 1;
+        int[] out = new int[sorted.length + 1];
+        System.arraycopy(sorted, 0, out, 0, at);
+        out[at] = v;
+        System.arraycopy(sorted, at, out, at + 1, sorted.length - at);
         return out;
     }
 

@@ -173,10 +173,14 @@ class PressurePolicyModelTest {
                         long request = Orders.upTo(9);
                         long actual = request & got.get(i)[k].allowed(t, io.mthp4j.api.VmaType.NONE);
                         if (s.scans().get(i)[k].tasks()) {
-                            assertEquals(hook(order, request), actual, "scan " + i + " cgroup " + CHAIN[k] + " " + t + " " + s);
+                            int scan = i;
+                            int cg = k;
+                            assertEquals(hook(order, request), actual, () -> "scan " + scan + " cgroup " + CHAIN[cg] + " " + t + " " + s);
                         } else {
                             DecisionTable parent = k == 0 ? p.normalTable() : got.get(i)[k - 1];
-                            assertEquals(parent, got.get(i)[k], "taskless " + CHAIN[k] + " inherits, scan " + i + " " + s);
+                            int scan = i;
+                            int cg = k;
+                            assertEquals(parent, got.get(i)[k], () -> "taskless " + CHAIN[cg] + " inherits, scan " + scan + " " + s);
                         }
                     }
                 }
@@ -277,8 +281,10 @@ class PressurePolicyModelTest {
                 for (int k = 0; k < CHAIN.length; k++) {
                     for (TvaType t : TvaType.values()) {
                         for (io.mthp4j.api.VmaType a : io.mthp4j.api.VmaType.values()) {
+                            int scan = i;
+                            int cg = k;
                             assertEquals(expectedCell(s.config(), want.get(i)[k], t), got.get(i)[k].allowed(t, a),
-                                    "scan " + i + " cgroup " + CHAIN[k] + " " + t + "/" + a + " level " + want.get(i)[k] + " " + s);
+                                    () -> "scan " + scan + " cgroup " + CHAIN[cg] + " " + t + "/" + a + " level " + want.get(scan)[cg] + " " + s);
                         }
                     }
                 }
@@ -296,7 +302,7 @@ class PressurePolicyModelTest {
             for (int k = 0; k < CHAIN.length; k++) {
                 io.mthp4j.api.VmaInfo vma = io.mthp4j.api.VmaInfo.anon(0, 4L << 20).withOwner(7, CHAIN[k]);
                 for (TvaType t : TvaType.values()) {
-                    assertEquals(request & last[k].allowed(t, vma.vmaType()), p.chooseOrders(vma, t, request), s.toString());
+                    assertEquals(request & last[k].allowed(t, vma.vmaType()), p.chooseOrders(vma, t, request), s::toString);
                 }
             }
         });
