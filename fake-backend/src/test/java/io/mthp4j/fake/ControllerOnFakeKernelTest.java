@@ -56,6 +56,12 @@ class ControllerOnFakeKernelTest {
         assertTrue(condition.getAsBoolean(), what);
     }
 
+    /** Whether the controller's loop thread is parked in the fake clock's wait (it then wakes on advance). */
+    static boolean loopIsWaiting() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .anyMatch(t -> t.getName().equals("mthp4j-controller") && t.getState() == Thread.State.WAITING);
+    }
+
     @Test
     @DisplayName("no pressure, no memory model yet: mthp_ext publishes every order for every cgroup")
     void noPressure() {
@@ -154,12 +160,11 @@ class ControllerOnFakeKernelTest {
         assertTrue(kernel.faults().calls().contains("psi /proc/pressure/memory"));
         for (int i = 2; i <= 4; i++) {
             long want = i;
-            // 2 × interval without an event; advanced until the loop notices, since it may not be waiting yet
-            eventually(() -> {
-                kernel.clock().advance(Duration.ofSeconds(2));
-                return controller.scans() >= want;
-            }, "scan " + want + " after a timeout");
+            eventually(ControllerOnFakeKernelTest::loopIsWaiting, "the loop waits on the virtual clock");
+            kernel.clock().advance(Duration.ofSeconds(2)); // 2 × interval without an event
+            eventually(() -> controller.scans() >= want, "scan " + want + " after a timeout");
         }
+        assertEquals(4, controller.scans());
         assertEquals(0, faultOrders(a));
         assertTrue(controller.stop(Duration.ofSeconds(10)));
         assertEquals(faultOrders(kernel.cgroups().root()), faultOrders(a), "stop withdrew every decision");

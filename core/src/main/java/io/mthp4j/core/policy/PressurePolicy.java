@@ -2,6 +2,7 @@ package io.mthp4j.core.policy;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.RemovalCause;
 import io.mthp4j.api.DecisionTable;
 import io.mthp4j.api.Orders;
 import io.mthp4j.api.PageGeometry;
@@ -127,7 +128,7 @@ public final class PressurePolicy implements CgroupPolicy {
                 .maximumSize(maxCgroups)
                 .executor(Runnable::run)
                 .<Long, State>removalListener((id, state, cause) -> {
-                    if (id != null && cause != com.github.benmanes.caffeine.cache.RemovalCause.REPLACED) {
+                    if (id != null && cause != RemovalCause.REPLACED) {
                         removeFromBoard(id);
                     }
                 })
