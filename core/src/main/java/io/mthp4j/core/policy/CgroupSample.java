@@ -1,0 +1,36 @@
+package io.mthp4j.core.policy;
+
+import io.mthp4j.api.CgroupRef;
+import java.util.Objects;
+
+/**
+ * What the controller read for one cgroup in one scan (kernel-semantics.md §15.5): its cumulative
+ * {@code full} memory stall and its anon + shmem bytes. A cgroup that directly holds no tasks is not read:
+ * mthp_ext's scanner skips it, and its numbers are 0.
+ *
+ * @param cgroup          the cgroup
+ * @param parentId        id of its parent in the scanned hierarchy, 0 for the scan's root
+ * @param hasTasks        whether it directly holds tasks (its {@code cgroup.procs} is not empty)
+ * @param fullStallMicros cumulative {@code full} stall from {@code memory.pressure}, in microseconds
+ * @param anonShmemBytes  {@code memory.stat} anon + shmem in bytes; 0 when unknown (no memory controller)
+ */
+public record CgroupSample(CgroupRef cgroup, long parentId, boolean hasTasks, long fullStallMicros, long anonShmemBytes) {
+
+    public CgroupSample {
+        Objects.requireNonNull(cgroup, "cgroup");
+        if (parentId < 0 || fullStallMicros < 0 || anonShmemBytes < 0) {
+            throw new IllegalArgumentException("parentId, fullStallMicros and anonShmemBytes must not be negative, were "
+                    + parentId + ", " + fullStallMicros + ", " + anonShmemBytes);
+        }
+    }
+
+    /** A cgroup with tasks, as read in a scan. */
+    public static CgroupSample of(CgroupRef cgroup, long parentId, long fullStallMicros, long anonShmemBytes) {
+        return new CgroupSample(cgroup, parentId, true, fullStallMicros, anonShmemBytes);
+    }
+
+    /** A cgroup without tasks of its own: not read. */
+    public static CgroupSample taskless(CgroupRef cgroup, long parentId) {
+        return new CgroupSample(cgroup, parentId, false, 0, 0);
+    }
+}
