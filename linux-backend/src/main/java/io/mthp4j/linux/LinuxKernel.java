@@ -33,7 +33,7 @@ public final class LinuxKernel implements KernelBackend, AutoCloseable {
 
     private LinuxKernel(Builder b) {
         Sys.requireAvailable();
-        this.geometry = b.geometry != null ? b.geometry : LinuxThpSysfs.detectGeometry(b.thpRoot);
+        this.geometry = b.geometry != null ? LinuxThpSysfs.checkGeometry(b.thpRoot, b.geometry) : LinuxThpSysfs.detectGeometry(b.thpRoot);
         this.thp = new LinuxThpSysfs(b.thpRoot, geometry);
         this.cgroups = LinuxCgroups.detect(b.v1Hierarchical ? LinuxCgroups.V1Stats.HIERARCHICAL : LinuxCgroups.V1Stats.LOCAL);
         this.psi = new LinuxPsi(cgroups, Capabilities.hasCapability(Capabilities.CAP_SYS_RESOURCE));

@@ -98,9 +98,8 @@ final class LinuxThpSysfs implements ThpSysfs {
 
     /** The page geometry of this machine: its architecture and page size, checked against {@code hpage_pmd_size}. */
     static PageGeometry detectGeometry(Path root) {
-        Arch arch = Arch.current();
         int pageSize = Libc.getpagesize();
-        PageGeometry g = switch (arch) {
+        PageGeometry g = switch (Arch.current()) {
             case X86_64 -> PageGeometry.X86_64_4K;
             case AARCH64 -> switch (pageSize) {
                 case 4096 -> PageGeometry.ARM64_4K;
@@ -109,8 +108,14 @@ final class LinuxThpSysfs implements ThpSysfs {
                 default -> throw new IllegalStateException("unknown arm64 page size " + pageSize);
             };
         };
+        return checkGeometry(root, g);
+    }
+
+    /** {@code g} if its page size and PMD size are this machine's; otherwise a message saying what differs. */
+    static PageGeometry checkGeometry(Path root, PageGeometry g) {
+        int pageSize = Libc.getpagesize();
         if (g.pageSize() != pageSize) {
-            throw new IllegalStateException("page size " + pageSize + " does not match the " + arch + " geometry " + g);
+            throw new IllegalStateException("this machine's page size is " + pageSize + " but the geometry " + g + " has " + g.pageSize());
         }
         Path pmd = root.resolve("hpage_pmd_size");
         try {
