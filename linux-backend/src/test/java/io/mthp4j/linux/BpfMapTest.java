@@ -17,26 +17,11 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** bpf(2) maps on the real kernel, errno by errno as linux-interfaces.md §2.4 and §2.5 record them. */
-class BpfMapTest {
+class BpfMapTest extends BpffsTest {
 
-    private static BpffsFixture bpffs;
-
-    @BeforeAll
-    static void mount() {
-        bpffs = new BpffsFixture();
-    }
-
-    @AfterAll
-    static void unmount() {
-        if (bpffs != null) {
-            bpffs.close();
-        }
-    }
 
     static byte[] key(long k) {
         return ByteBuffer.allocate(8).order(ByteOrder.nativeOrder()).putLong(k).array();

@@ -18,26 +18,11 @@ import java.util.Map;
 import java.util.Random;
 import java.util.function.Function;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The policy map on the real kernel: layout round trips, schema checks, the decision sink, a full map. */
-class PolicyMapTest {
+class PolicyMapTest extends BpffsTest {
 
-    private static BpffsFixture bpffs;
-
-    @BeforeAll
-    static void mount() {
-        bpffs = new BpffsFixture();
-    }
-
-    @AfterAll
-    static void unmount() {
-        if (bpffs != null) {
-            bpffs.close();
-        }
-    }
 
     static DecisionTable randomTable(Random r) {
         DecisionTable t = DecisionTable.uniform(0);
