@@ -77,6 +77,17 @@ final class RealKernel {
         }
     }
 
+    /** Runs {@code mainClass} of the test class path in a child JVM, after {@code prefix} (e.g. setpriv and its options). */
+    static Result runJava(Class<?> mainClass, List<String> prefix, String... args) {
+        List<String> command = new ArrayList<>(prefix);
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(mainClass.getName());
+        command.addAll(List.of(args));
+        return run(Path.of("").toAbsolutePath(), command.toArray(String[]::new));
+    }
+
     /** Open file descriptors of this process (to check nothing leaks). */
     static int openFds() {
         try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {

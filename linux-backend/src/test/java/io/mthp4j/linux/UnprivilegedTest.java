@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mthp4j.api.KernelException;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -28,9 +29,8 @@ class UnprivilegedTest {
     void mapCreationWithoutCapabilitiesIsEpermWithAHint() {
         RealKernel.assumeRoot();
         Path setpriv = RealKernel.assumeTool("setpriv");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        RealKernel.Result r = RealKernel.run(Path.of("").toAbsolutePath(), setpriv.toString(), "--inh-caps=-all", "--ambient-caps=-all",
-                "--bounding-set=-all", "--", java, "-cp", System.getProperty("java.class.path"), UnprivilegedTest.class.getName());
+        RealKernel.Result r = RealKernel.runJava(UnprivilegedTest.class,
+                List.of(setpriv.toString(), "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--"));
         assertEquals(0, r.status(), r.output());
         assertTrue(r.output().contains("capabilities bpf=false sys_admin=false"), r.output());
         assertTrue(r.output().contains("create EPERM: BPF_MAP_CREATE on map \"unpriv\""), r.output());
