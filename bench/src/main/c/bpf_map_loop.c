@@ -4,10 +4,13 @@
  * BpfMap make from Java, in a plain loop. It creates its own hash map with the policy map's shape (u64 key,
  * 144-byte value, the same max_entries), fills keys 1..N, then times, with CLOCK_MONOTONIC:
  *
- *   update N ITERS RUNS   ITERS single BPF_MAP_UPDATE_ELEM (BPF_ANY) overwriting keys 1..N in turn;
+ *   update MAX N ITERS RUNS   ITERS single BPF_MAP_UPDATE_ELEM (BPF_ANY) overwriting keys 1..N in turn;
  *                         prints the median over RUNS of ns per update
- *   batch  N ITERS RUNS   ITERS BPF_MAP_UPDATE_BATCH calls of all N keys; prints the median over RUNS of ns
+ *   batch  MAX N ITERS RUNS   ITERS BPF_MAP_UPDATE_BATCH calls of all N keys; prints the median over RUNS of ns
  *                         per batch call
+ *
+ * The last argument picks the clock: wall (CLOCK_MONOTONIC, the default) or cpu (CLOCK_THREAD_CPUTIME_ID: this
+ * thread's user and system time, which on a shared machine leaves out the time other processes held the CPU).
  *
  * The attr size passed is the command's own (32 bytes for element commands, 56 for batches), as the Java side
  * passes (linux-interfaces.md §2.1, §2.2). Output: one line "ns=<value>". Needs CAP_BPF (root here).
@@ -33,10 +36,12 @@ static long sys_bpf(int cmd, union bpf_attr *attr, unsigned int size)
 	return syscall(__NR_bpf, cmd, attr, size);
 }
 
+static clockid_t clock_id = CLOCK_MONOTONIC;
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock_id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -54,11 +59,14 @@ static void die(const char *what)
 
 int main(int argc, char **argv)
 {
-	if (argc != 6 || (strcmp(argv[1], "update") && strcmp(argv[1], "batch"))) {
-		fprintf(stderr, "usage: %s update|batch MAX_ENTRIES N ITERS RUNS\n", argv[0]);
+	if (argc < 6 || argc > 7 || (strcmp(argv[1], "update") && strcmp(argv[1], "batch"))
+	    || (argc == 7 && strcmp(argv[6], "cpu") && strcmp(argv[6], "wall"))) {
+		fprintf(stderr, "usage: %s update|batch MAX_ENTRIES N ITERS RUNS [wall|cpu]\n", argv[0]);
 		return 2;
 	}
 	int batch = !strcmp(argv[1], "batch");
+	if (argc == 7 && !strcmp(argv[6], "cpu"))
+		clock_id = CLOCK_THREAD_CPUTIME_ID;
 	unsigned max_entries = (unsigned)atoi(argv[2]);
 	unsigned n = (unsigned)atoi(argv[3]);
 	long iters = atol(argv[4]);

@@ -88,6 +88,25 @@ public class MapBench {
         return key;
     }
 
+    /**
+     * Diagnostic: the same syscall through JNA with the value left as it is in the native buffer (only the key is
+     * written): what {@link #update} costs without encoding the decision, to tell JNA and syscall cost from ours.
+     */
+    @Benchmark
+    public int updateRaw() {
+        int key = next;
+        BpfMap m = map.bpfMap();
+        synchronized (m) {
+            m.keyBuffer().setLong(0, key);
+            int e = m.updateFromBuffers(BpfMap.BPF_ANY);
+            if (e != 0) {
+                throw m.elemFailure(BpfAttr.MAP_UPDATE_ELEM, e, null);
+            }
+        }
+        next = key == ENTRIES ? 1 : key + 1;
+        return key;
+    }
+
     @Benchmark
     public int batch() {
         int done = map.bpfMap().updateBatch(keys, values, ENTRIES, 0);
