@@ -57,6 +57,17 @@ static void die(const char *what)
 	exit(1);
 }
 
+/* One BPF_MAP_UPDATE_ELEM (BPF_ANY) with the element command's attr size, as PolicyMap.put makes it. */
+static void update_elem(union bpf_attr *attr, int fd, const uint64_t *key, const unsigned char *value)
+{
+	memset(attr, 0, ELEM_ATTR_SIZE);
+	attr->map_fd = fd;
+	attr->key = (uint64_t)(uintptr_t)key;
+	attr->value = (uint64_t)(uintptr_t)value;
+	if (sys_bpf(BPF_MAP_UPDATE_ELEM, attr, ELEM_ATTR_SIZE) < 0)
+		die("BPF_MAP_UPDATE_ELEM");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 6 || argc > 7 || (strcmp(argv[1], "update") && strcmp(argv[1], "batch"))
@@ -97,14 +108,8 @@ int main(int argc, char **argv)
 		memset(values + (size_t)i * VALUE_SIZE, 0xff, VALUE_SIZE);
 		*(uint32_t *)(values + (size_t)i * VALUE_SIZE) = 1; /* layout_version */
 	}
-	for (unsigned i = 0; i < n; i++) { /* fill: every timed update overwrites */
-		memset(&attr, 0, ELEM_ATTR_SIZE);
-		attr.map_fd = fd;
-		attr.key = (uint64_t)(uintptr_t)&keys[i];
-		attr.value = (uint64_t)(uintptr_t)(values + (size_t)i * VALUE_SIZE);
-		if (sys_bpf(BPF_MAP_UPDATE_ELEM, &attr, ELEM_ATTR_SIZE) < 0)
-			die("BPF_MAP_UPDATE_ELEM (fill)");
-	}
+	for (unsigned i = 0; i < n; i++) /* fill: every timed update overwrites */
+		update_elem(&attr, fd, &keys[i], values + (size_t)i * VALUE_SIZE);
 
 	for (int r = 0; r < runs + 1; r++) { /* run 0 is a warm-up */
 		uint64_t t0 = now_ns();
@@ -121,12 +126,7 @@ int main(int argc, char **argv)
 		} else {
 			unsigned i = 0;
 			for (long it = 0; it < iters; it++) {
-				memset(&attr, 0, ELEM_ATTR_SIZE);
-				attr.map_fd = fd;
-				attr.key = (uint64_t)(uintptr_t)&keys[i];
-				attr.value = (uint64_t)(uintptr_t)(values + (size_t)i * VALUE_SIZE);
-				if (sys_bpf(BPF_MAP_UPDATE_ELEM, &attr, ELEM_ATTR_SIZE) < 0)
-					die("BPF_MAP_UPDATE_ELEM");
+				update_elem(&attr, fd, &keys[i], values + (size_t)i * VALUE_SIZE);
 				if (++i == n)
 					i = 0;
 			}

@@ -34,6 +34,11 @@ public final class BenchMain {
     private boolean quick;
     private java.util.Set<String> only = java.util.Set.of("gate", "faults", "footprint", "maps", "scan", "event");
 
+    /** One group of targets. */
+    private interface Step {
+        void run() throws Exception;
+    }
+
     /** One target: its value, goal, and how it was measured. */
     record Row(String name, double value, String goal, Boolean met, String how) {
     }
@@ -56,23 +61,17 @@ public final class BenchMain {
     private void run() throws Exception {
         Files.createDirectories(log.toAbsolutePath().getParent());
         Files.deleteIfExists(log);
-        if (only.contains("gate")) {
-            gate();
-        }
-        if (only.contains("faults")) {
-            faults();
-        }
-        if (only.contains("footprint")) {
-            footprint();
-        }
-        if (only.contains("maps")) {
-            maps();
-        }
-        if (only.contains("scan")) {
-            scan();
-        }
-        if (only.contains("event")) {
-            event();
+        java.util.Map<String, Step> steps = new java.util.LinkedHashMap<>();
+        steps.put("gate", this::gate);
+        steps.put("faults", this::faults);
+        steps.put("footprint", this::footprint);
+        steps.put("maps", this::maps);
+        steps.put("scan", this::scan);
+        steps.put("event", this::event);
+        for (java.util.Map.Entry<String, Step> e : steps.entrySet()) {
+            if (only.contains(e.getKey())) {
+                e.getValue().run();
+            }
         }
         print();
     }
