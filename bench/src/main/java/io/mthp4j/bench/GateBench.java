@@ -44,8 +44,11 @@ public class GateBench {
 
     static final int CGROUPS = 1_000;
 
-    /** Which policy the gate consults. */
-    @Param({"none", "mthp_ext"})
+    /**
+     * Which policy the gate consults: none, mthp_ext, or (diagnostic) one fixed decision table with no per-cgroup
+     * lookup, the floor of any policy that answers from a table.
+     */
+    @Param({"none", "mthp_ext", "table"})
     public String policy;
 
     private OrderGate gate;
@@ -73,8 +76,10 @@ public class GateBench {
                 }
             }
             b.policy(p);
+        } else if (policy.equals("table")) {
+            b.policy(PressurePolicy.mthpExt(g).build().normalTable().asPolicy());
         } else if (!policy.equals("none")) {
-            throw new IllegalArgumentException("policy must be none or mthp_ext, was " + policy);
+            throw new IllegalArgumentException("policy must be none, mthp_ext or table, was " + policy);
         }
         gate = b.build();
         mode = ProcessThpMode.NONE;
