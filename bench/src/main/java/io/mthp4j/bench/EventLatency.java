@@ -26,9 +26,10 @@ import java.util.Arrays;
  * <p>The host has {@value #OTHERS} other cgroups with a task each, and the stalled cgroup is the last in scan
  * order, so every sample includes a full scan. Each round a process in the stalled cgroup writes 32 MiB of fresh
  * memory over a 16 MiB {@code memory.high} with swap; the fake's pressure model charges the reclaim as stall
- * ({@link #RECLAIM_NANOS_PER_PAGE} per page, enough for mthp_ext's 100 ms threshold), and advancing the virtual
- * clock by the 2 s window fires the trigger (kernel-semantics.md §10.3). The clock is virtual; the latency is
- * measured with {@link System#nanoTime()} on the controller's thread and the publishing thread (the same one).
+ * ({@link #RECLAIM_NANOS_PER_PAGE} per page, enough for mthp_ext's 100 ms threshold), and the virtual clock
+ * advances in 500 ms steps, each time until the loop is parked again, so the trigger fires when the fake's PSI
+ * averaging work evaluates it (kernel-semantics.md §10.3, §10.4). The clock is virtual; the latency is measured
+ * with {@link System#nanoTime()} on the controller's thread, which both sees the event and publishes.
  */
 final class EventLatency {
 

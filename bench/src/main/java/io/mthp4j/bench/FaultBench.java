@@ -25,7 +25,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * timed. Warm-up invocations absorb the 3–6× slower first touch after memory was freed (linux-interfaces.md
  * §7.3). Target {@code fake_vs_real_fault_ratio}: real time / fake time (= fake faults per second / real).
  *
- * <p>Alone: {@code java -jar bench/target/benchmarks.jar FaultBench}.
+ * <p>Alone: {@code java -cp bench/target/benchmarks.jar org.openjdk.jmh.Main FaultBench}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)

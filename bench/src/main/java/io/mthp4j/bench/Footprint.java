@@ -11,8 +11,8 @@ import java.lang.ref.Reference;
  * Target {@code fake_bytes_per_page}: the heap the fake kernel keeps per touched 4 KiB page, measured as the live
  * heap after a full collection, before and after {@value #GIB} GiB of 4 KiB-only memory is written (so each page
  * has its PTE, its memcg charge and its counters), divided by the pages. The kernel and the process stay
- * reachable across both readings. Run in a JVM of its own (the harness forks one), so nothing else lives in the
- * heap between the readings.
+ * reachable across both readings. {@link BenchMain} runs it in its own JVM, where nothing else allocates between
+ * the readings (the JMH benchmarks run in forks).
  */
 final class Footprint {
 

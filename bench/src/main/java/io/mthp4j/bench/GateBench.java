@@ -32,7 +32,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@value #CGROUPS} cgroups, so its per-call lookup searches a realistic board. Targets: {@code gate_policy_ratio}
  * (mthp_ext / none) and {@code gate_alloc_bytes} (JMH's gc profiler, {@code gc.alloc.rate.norm}).
  *
- * <p>Alone: {@code java -jar bench/target/benchmarks.jar GateBench -prof gc}.
+ * <p>Alone: {@code java -cp bench/target/benchmarks.jar org.openjdk.jmh.Main GateBench -prof gc}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

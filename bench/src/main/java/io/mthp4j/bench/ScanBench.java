@@ -23,7 +23,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * (every decision already made, each scan republishes with a new generation and expiry). Target
  * {@code scan_10k_cgroups_ms}.
  *
- * <p>Alone: {@code java -jar bench/target/benchmarks.jar ScanBench}.
+ * <p>Alone: {@code java -cp bench/target/benchmarks.jar org.openjdk.jmh.Main ScanBench}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
