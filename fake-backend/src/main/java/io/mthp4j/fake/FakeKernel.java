@@ -17,6 +17,7 @@ import io.mthp4j.core.kernel.KernelBackend;
 import io.mthp4j.core.kernel.Pressure;
 import io.mthp4j.core.kernel.Psi;
 import io.mthp4j.core.kernel.PsiTrigger;
+import io.mthp4j.core.kernel.ThpSysfs;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -105,7 +106,11 @@ public final class FakeKernel implements KernelBackend {
     }
 
     @Override
-    public FakeThpSysfs thp() {
+    public ThpSysfs thp() {
+        return sysfs;
+    }
+
+    FakeThpSysfs sysfs() {
         return sysfs;
     }
 

@@ -73,7 +73,7 @@ final class MemoryManager {
         this.pmdOrder = geometry.pmdOrder();
         this.pmdShift = pageShift + pmdOrder;
         this.pmdPages = geometry.pmdPages();
-        this.sysfs = kernel.thp();
+        this.sysfs = kernel.sysfs();
         this.pressure = config.pressure();
         this.physical = new PhysicalMemory(geometry, config.totalMemoryBytes(), config.seed(), kernel.lock);
     }
