@@ -590,7 +590,9 @@ final class MemoryManager {
                 markPartial(t, base, n, order);
                 deferred.add(new Deferred(p, t, base, order));
             }
-            i = stop;
+            // Not i = stop: pages refaulted in a hole of a partly unmapped folio lie inside its span and are
+            // other folios; this folio's own PTEs are NONE now, so the loop steps over them.
+            i++;
         }
     }
 
