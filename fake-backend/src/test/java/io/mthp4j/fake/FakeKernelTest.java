@@ -21,6 +21,8 @@ import io.mthp4j.core.gate.OrderGate;
 import io.mthp4j.core.kernel.Psi;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 
 class FakeKernelTest {
@@ -103,11 +105,23 @@ class FakeKernelTest {
     @Test
     void triggerAwaitTimesOutOnFakeTime() throws Exception {
         var trigger = kernel.psi().register(kernel.cgroups().root(), Psi.Kind.SOME, 100_000, 2_000_000);
-        Thread advancer = new Thread(() -> kernel.clock().advance(Duration.ofSeconds(5)));
+        // Keep time moving until await returns: a single advance could land before await reads the clock, and
+        // the await would then wait for fake time that never comes (it hung the suite once).
+        AtomicBoolean done = new AtomicBoolean();
+        Thread advancer = new Thread(() -> {
+            while (!done.get()) {
+                kernel.clock().advance(Duration.ofMillis(500));
+                LockSupport.parkNanos(1_000_000);
+            }
+        });
         advancer.start();
-        assertFalse(trigger.await(Duration.ofSeconds(3)), "no pressure model yet: no event");
-        advancer.join();
-        trigger.close();
+        try {
+            assertFalse(trigger.await(Duration.ofSeconds(3)), "no stall: no event, and the wait ends on fake time");
+        } finally {
+            done.set(true);
+            advancer.join();
+            trigger.close();
+        }
     }
 
     @Test
