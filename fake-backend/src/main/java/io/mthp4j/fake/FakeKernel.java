@@ -63,10 +63,10 @@ public final class FakeKernel implements KernelBackend {
     private FakeKernel(FakeKernelConfig config) {
         this.config = Objects.requireNonNull(config, "config");
         this.sysfs = new FakeThpSysfs(this, config.initialSettings());
+        this.psi = new PsiSystem(this, config);
         this.cgroups = new Cgroups();
         this.memory = new MemoryManager(this, config);
         this.shmem = new Shmem(this, memory);
-        this.psi = new PsiSystem(this);
         this.current = spawn(cgroups.root());
         clock.onAdvance(this::timePassed);
     }
@@ -118,6 +118,7 @@ public final class FakeKernel implements KernelBackend {
     public Psi psi() {
         return psi::register;
     }
+
 
     @Override
     public FakeProcess currentProcess() {
@@ -246,6 +247,7 @@ public final class FakeKernel implements KernelBackend {
             FakeProcess p = new FakeProcess(this, nextPid.getAndIncrement(), node.ref, node.memcg);
             processes.put(p.pid(), p);
             node.procs.add(p.pid());
+            psi.tasks(node, 1);
             rebuildGate(p);
             return p;
         }
@@ -278,14 +280,18 @@ public final class FakeKernel implements KernelBackend {
     void exited(FakeProcess p) {
         processes.remove(p.pid());
         Cgroups.Node node = cgroups.byPath.get(p.cgroup().path());
-        if (node != null) {
-            node.procs.remove(p.pid());
+        if (node != null && node.procs.remove(p.pid())) {
+            psi.tasks(node, -1);
         }
     }
 
     void moved(FakeProcess p, CgroupRef from, CgroupRef to) {
-        cgroups.node(from).procs.remove(p.pid());
-        cgroups.node(to).procs.add(p.pid());
+        Cgroups.Node a = cgroups.node(from);
+        Cgroups.Node b = cgroups.node(to);
+        a.procs.remove(p.pid());
+        b.procs.add(p.pid());
+        psi.tasks(a, -1);
+        psi.tasks(b, 1);
     }
 
     void oomKilled(FakeProcess victim) {
@@ -332,7 +338,7 @@ public final class FakeKernel implements KernelBackend {
     private void timePassed(long now) {
         synchronized (lock) {
             memory.khugepagedUntil(now);
-            psi.advanceTo(now);
+            psi.advanceTo(cgroups.rootNode, now);
         }
         settle();
     }
@@ -540,6 +546,8 @@ public final class FakeKernel implements KernelBackend {
             final java.util.Set<Integer> procs = ConcurrentHashMap.newKeySet();
             final Memcg memcg;
             final PsiGroup psi;
+            final List<PsiFile> psiFiles = new ArrayList<>();
+            int subtreeTasks;
             Attachment mthpOps;
             volatile boolean removed;
 
@@ -547,7 +555,7 @@ public final class FakeKernel implements KernelBackend {
                 this.ref = ref;
                 this.parent = parent;
                 this.memcg = new Memcg(parent == null ? null : parent.memcg, this);
-                this.psi = new PsiGroup(config.pressure().hz());
+                this.psi = new PsiGroup(FakeKernel.this.psi.params(), clock.nanos(), parent == null ? null : parent.psi);
                 this.mthpOps = parent == null ? null : parent.mthpOps; // cgroup_bpf_set_mthp_ops
             }
         }
@@ -603,6 +611,7 @@ public final class FakeKernel implements KernelBackend {
                 byPath.remove(cgroup.path());
                 byId.remove(cgroup.id());
                 node.removed = true;
+                psi.removed(node);
             }
         }
 
@@ -670,7 +679,7 @@ public final class FakeKernel implements KernelBackend {
         public Pressure pressure(CgroupRef cgroup) {
             faults.beforeCall("read", cgroup.isRoot() ? "/proc/pressure/memory" : file(cgroup, "memory.pressure"));
             synchronized (lock) {
-                return node(cgroup).psi.pressure();
+                return psi.read(node(cgroup));
             }
         }
 

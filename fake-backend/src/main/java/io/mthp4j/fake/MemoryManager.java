@@ -50,6 +50,8 @@ final class MemoryManager {
     final PhysicalMemory physical;
     final FakeKernelConfig.PressureModel pressure;
     private long swapUsed;
+    /** References to swap slots beyond the first (fork duplicates a swap entry into the child). */
+    private long swapDuplicates;
     private boolean hugeZeroPage;
     /** Partially mapped folios waiting for the deferred-split shrinker: table + block, or a SharedFolio. */
     private final ArrayDeque<Object> deferred = new ArrayDeque<>();
@@ -480,8 +482,7 @@ final class MemoryManager {
         if (!allocOrder0(p, owner)) {
             return;
         }
-        swapUsed--;
-        owner.addSwap(-1);
+        dropSwapReference(owner);
         owner.addSwapIo(1, 0);
         owner.addFaults(0, 1);
         vmstat.add(Vmstat.PSWPIN, 1);
@@ -490,6 +491,21 @@ final class MemoryManager {
         t.pte[i] = (byte) (PmdTable.PRESENT | PmdTable.YOUNG);
         newAnonFolio(p, owner, 0, false);
         kernel.stall(p.memcg, pressure.swapInNanosPerPage());
+    }
+
+    /**
+     * One swap entry goes (zap or swap-in). The model does not track which reference of a duplicated slot
+     * is the last, only how many remain: the slot (and its memcg swap charge) goes with the last reference.
+     */
+    private void dropSwapReference(Memcg owner) {
+        if (swapDuplicates > 0) {
+            swapDuplicates--;
+            return;
+        }
+        swapUsed--;
+        if (owner != null) {
+            owner.addSwap(-1);
+        }
     }
 
     // =====================================================================================================
@@ -551,11 +567,7 @@ final class MemoryManager {
                 continue;
             }
             if (b == PmdTable.SWAP) {
-                Memcg owner = t.ownerOf(i);
-                swapUsed--;
-                if (owner != null) {
-                    owner.addSwap(-1);
-                }
+                dropSwapReference(t.ownerOf(i));
                 p.swapPages--;
                 t.pte[i++] = PmdTable.NONE;
                 continue;
@@ -854,13 +866,8 @@ final class MemoryManager {
                     f.mapcount[j & ((1 << f.order) - 1)]++;
                     child.rssAnon++;
                 } else if (b == PmdTable.SWAP) {
-                    // A swap entry is duplicated (swap_duplicate): both processes refer to the same slot; the
-                    // model counts it once per process.
-                    swapUsed++;
-                    Memcg owner = c.ownerOf(j);
-                    if (owner != null) {
-                        owner.addSwap(1);
-                    }
+                    // swap_duplicate: both processes refer to the same slot; no slot and no charge is added.
+                    swapDuplicates++;
                     child.swapPages++;
                 }
             }

@@ -1,8 +1,6 @@
 package io.mthp4j.fake;
 
 import io.mthp4j.api.CgroupRef;
-import io.mthp4j.api.Errno;
-import io.mthp4j.api.KernelException;
 import io.mthp4j.core.kernel.Psi;
 import io.mthp4j.core.kernel.PsiTrigger;
 import java.time.Duration;
@@ -10,137 +8,129 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * PSI for the fake kernel (kernel-semantics.md §10): stall propagation to ancestors, the pressure files, and
- * triggers with the kernel's validation and at most one event per window. Runs under the kernel lock.
+ * PSI for the fake kernel (kernel-semantics.md §10): each cgroup's {@link PsiGroup} (the root's is the
+ * system's), fed with the stall of the pressure model, advanced when the clock moves, and triggers opened
+ * through {@link PsiFile} with the kernel's parsing, validation and poll semantics. A group counts as busy
+ * while its subtree has a process.
  */
 final class PsiSystem {
 
     private final FakeKernel kernel;
-    private final List<Trigger> triggers = new ArrayList<>();
+    private final PsiParams params;
 
-    PsiSystem(FakeKernel kernel) {
+    PsiSystem(FakeKernel kernel, FakeKernelConfig config) {
         this.kernel = kernel;
+        this.params = new PsiParams(config.pressure().hz(), true, true);
     }
 
-    /** A task of {@code node} stalled on memory over {@code [start, end)}: the node and every ancestor see it. */
+    PsiParams params() {
+        return params;
+    }
+
+    /** A task of {@code node} stalled on memory over {@code [start, end)}: some and full, here and above. */
     void stall(FakeKernel.Cgroups.Node node, long start, long end) {
+        node.psi.stall(start, end, true);
+    }
+
+    /** The subtree of {@code node} gained ({@code +1}) or lost ({@code -1}) a process. */
+    void tasks(FakeKernel.Cgroups.Node node, int delta) {
+        long now = kernel.clock().nanos();
         for (FakeKernel.Cgroups.Node n = node; n != null; n = n.parent) {
-            n.psi.stall(start, end);
+            int before = n.subtreeTasks;
+            n.subtreeTasks += delta;
+            if ((before == 0) != (n.subtreeTasks == 0)) {
+                n.psi.busy(now, n.subtreeTasks > 0);
+            }
         }
     }
 
     String render(FakeKernel.Cgroups.Node node) {
-        return node.psi.render();
+        return node.psi.render(kernel.clock().nanos());
     }
 
-    void advanceTo(long now) {
-        for (Trigger t : List.copyOf(triggers)) {
-            t.node.psi.advanceTo(now);
-            t.evaluate(now);
+    io.mthp4j.core.kernel.Pressure read(FakeKernel.Cgroups.Node node) {
+        return node.psi.read(kernel.clock().nanos());
+    }
+
+    /** Runs the averaging work, the RT poller and trigger evaluation that fell due by {@code now}. */
+    void advanceTo(FakeKernel.Cgroups.Node root, long now) {
+        List<FakeKernel.Cgroups.Node> nodes = new ArrayList<>();
+        kernel.cgroups().collect(root, nodes);
+        for (FakeKernel.Cgroups.Node n : nodes) {
+            n.psi.advanceTo(now);
         }
+    }
+
+    private static String fileOf(CgroupRef cgroup) {
+        return cgroup.isRoot() ? "/proc/pressure/memory" : FakeKernel.Cgroups.MOUNT + cgroup.path() + "/memory.pressure";
+    }
+
+    private PsiFile open(FakeKernel.Cgroups.Node node) {
+        PsiFile f = new PsiFile(node.psi, fileOf(node.ref), node.ref.isRoot() ? PsiFile.Kind.PROC : PsiFile.Kind.CGROUP,
+                true, kernel.config().capSysResource(), kernel.clock()::nanos);
+        node.psiFiles.add(f);
+        return f;
     }
 
     PsiTrigger register(CgroupRef cgroup, Psi.Kind kind, long thresholdMicros, long windowMicros) {
-        String file = cgroup.isRoot() ? "/proc/pressure/memory" : FakeKernel.Cgroups.MOUNT + cgroup.path() + "/memory.pressure";
-        kernel.faults().beforeCall("psi", file);
+        kernel.faults().beforeCall("psi", fileOf(cgroup));
+        PsiFile file;
         synchronized (kernel.lock) {
-            FakeKernel.Cgroups.Node node = kernel.cgroups().node(cgroup);
-            return create(node, file, kind, thresholdMicros, windowMicros);
-        }
-    }
-
-    void registerFromFile(FakeKernel.Cgroups.Node node, String path, String text) {
-        String[] words = text.strip().split("\\s+");
-        if (words.length != 3 || !(words[0].equals("some") || words[0].equals("full"))) {
-            throw new KernelException(io.mthp4j.api.SysfsText.writeOp(text), path, Errno.EINVAL,
-                    "write \"some|full <threshold us> <window us>\"");
+            file = open(kernel.cgroups().node(cgroup));
         }
         try {
-            create(node, path, words[0].equals("some") ? Psi.Kind.SOME : Psi.Kind.FULL,
-                    Long.parseUnsignedLong(words[1]), Long.parseUnsignedLong(words[2]));
-        } catch (NumberFormatException e) {
-            throw new KernelException(io.mthp4j.api.SysfsText.writeOp(text), path, Errno.EINVAL, "two unsigned numbers");
+            file.write(kind.word() + " " + thresholdMicros + " " + windowMicros + "\0");
+        } catch (RuntimeException e) {
+            file.close();
+            throw e;
+        }
+        PsiTriggerModel trigger = file.trigger();
+        FakeClock clock = kernel.clock();
+        trigger.onEvent(clock::wakeAll);
+        return new PsiTrigger() {
+            private volatile boolean closed;
+
+            @Override
+            public boolean await(Duration timeout) throws InterruptedException {
+                long deadline = clock.nanos() + timeout.toNanos();
+                while (true) {
+                    if (closed) {
+                        return false;
+                    }
+                    if (trigger.consumeEvent()) {
+                        return true;
+                    }
+                    if (!clock.awaitUntil(deadline, () -> closed || trigger.eventPending())) {
+                        return false;
+                    }
+                }
+            }
+
+            @Override
+            public void close() {
+                closed = true;
+                file.close();
+                clock.wakeAll();
+            }
+        };
+    }
+
+    /** A trigger written to a cgroup's {@code memory.pressure} through {@link FakeKernel#writeFile}: it stays open. */
+    void registerFromFile(FakeKernel.Cgroups.Node node, String path, String text) {
+        PsiFile f = open(node);
+        try {
+            f.write(text);
+        } catch (RuntimeException e) {
+            f.close();
+            node.psiFiles.remove(f);
+            throw e;
         }
     }
 
-    /** psi_trigger_create's checks in the kernel's order (§10.3). */
-    private Trigger create(FakeKernel.Cgroups.Node node, String file, Psi.Kind kind, long thresholdMicros, long windowMicros) {
-        String op = "write \"" + kind.word() + " " + thresholdMicros + " " + windowMicros + "\"";
-        if (windowMicros <= 0 || windowMicros > 10_000_000) {
-            throw new KernelException(op, file, Errno.EINVAL, "the window must be in 1..10000000 us");
-        }
-        if (!kernel.config().capSysResource() && windowMicros % 2_000_000 != 0) {
-            throw new KernelException(op, file, Errno.EINVAL,
-                    "without CAP_SYS_RESOURCE the window must be a multiple of 2 s (2000000 us)");
-        }
-        if (thresholdMicros <= 0 || thresholdMicros > windowMicros) {
-            throw new KernelException(op, file, Errno.EINVAL, "the threshold must be in 1..window");
-        }
-        Trigger t = new Trigger(node, kind, thresholdMicros * 1000, windowMicros * 1000, kernel.clock().nanos());
-        triggers.add(t);
-        return t;
-    }
-
-    /** One trigger: growth over the window against the threshold; at most one event per window. */
-    final class Trigger implements PsiTrigger {
-        final FakeKernel.Cgroups.Node node;
-        final Psi.Kind kind;
-        final long threshold;
-        final long window;
-        long windowStart;
-        long windowStartTotal;
-        long lastEvent = Long.MIN_VALUE / 2;
-        volatile boolean pending;
-        volatile boolean closed;
-
-        Trigger(FakeKernel.Cgroups.Node node, Psi.Kind kind, long threshold, long window, long now) {
-            this.node = node;
-            this.kind = kind;
-            this.threshold = threshold;
-            this.window = window;
-            this.windowStart = now;
-            this.windowStartTotal = total();
-        }
-
-        private long total() {
-            return kind == Psi.Kind.SOME ? node.psi.someNanos() : node.psi.fullNanos();
-        }
-
-        void evaluate(long now) {
-            if (closed) {
-                return;
-            }
-            long growth = total() - windowStartTotal;
-            if (growth >= threshold && now >= lastEvent + window) {
-                pending = true;
-                lastEvent = now;
-                kernel.clock().wakeAll();
-            }
-            if (now - windowStart >= window) {
-                windowStart = now;
-                windowStartTotal = total();
-            }
-        }
-
-        @Override
-        public boolean await(Duration timeout) throws InterruptedException {
-            FakeClock clock = kernel.clock();
-            long deadline = clock.nanos() + timeout.toNanos();
-            boolean fired = clock.awaitUntil(deadline, () -> pending || closed);
-            if (fired && pending) {
-                pending = false;
-                return true;
-            }
-            return false;
-        }
-
-        @Override
-        public void close() {
-            closed = true;
-            synchronized (kernel.lock) {
-                triggers.remove(this);
-            }
-            kernel.clock().wakeAll();
+    /** rmdir: open pressure files of the cgroup fail later writes with ENODEV. */
+    void removed(FakeKernel.Cgroups.Node node) {
+        for (PsiFile f : node.psiFiles) {
+            f.cgroupRemoved();
         }
     }
 }
