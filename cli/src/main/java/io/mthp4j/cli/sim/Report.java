@@ -21,7 +21,8 @@ public final class Report {
     static final String MODELED_NOTICE = """
             MODELED, NOT MEASURED. Every figure comes from mthp4j's fake Linux 6.18 kernel, not from this machine.
               Emulated (the kernel's rules): the order gate with sysfs, prctl and madvise; the anonymous and shmem
-              fault paths with mTHP fallback and the per-size counters; memcg charging; khugepaged.
+              fault paths with mTHP fallback and the per-size counters; memcg charging; khugepaged; PSI averages
+              and triggers (ported from psi.c), which drive the controller.
               Modeled (deterministic stand-ins): reclaim (a clock over page tables that swaps folios out whole),
               swap-in (one base page per fault), stall (a fixed cost per reclaimed and per swapped-in page plus
               the memory.high throttling penalty), physical memory as a page count (no zones or compaction).
