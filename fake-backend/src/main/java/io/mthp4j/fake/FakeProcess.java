@@ -8,7 +8,6 @@ import io.mthp4j.api.MthpPolicy;
 import io.mthp4j.api.ProcessThpMode;
 import io.mthp4j.api.VmaFlag;
 import io.mthp4j.api.VmaInfo;
-import io.mthp4j.api.VmaKind;
 import io.mthp4j.core.gate.OrderGate;
 import io.mthp4j.core.kernel.ThpProcess;
 import java.util.ArrayList;
@@ -577,14 +576,6 @@ public final class FakeProcess implements ThpProcess {
         synchronized (kernel.lock) {
             return khugepagedRegistered;
         }
-    }
-
-    boolean isShmem(VmaInfo vma) {
-        return vma.kind() != VmaKind.ANON;
-    }
-
-    Iterable<Region> regions() {
-        return regions.values();
     }
 
     @Override

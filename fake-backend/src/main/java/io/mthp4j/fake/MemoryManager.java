@@ -1511,8 +1511,4 @@ final class MemoryManager {
         }
         return -1;
     }
-
-    List<Object> deferredQueueSnapshot() {
-        return new ArrayList<>(deferred);
-    }
 }

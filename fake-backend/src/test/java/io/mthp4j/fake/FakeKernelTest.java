@@ -103,10 +103,22 @@ class FakeKernelTest {
     @Test
     void triggerAwaitTimesOutOnFakeTime() throws Exception {
         var trigger = kernel.psi().register(kernel.cgroups().root(), Psi.Kind.SOME, 100_000, 2_000_000);
-        Thread advancer = new Thread(() -> kernel.clock().advance(Duration.ofSeconds(5)));
-        advancer.start();
-        assertFalse(trigger.await(Duration.ofSeconds(3)), "no pressure model yet: no event");
-        advancer.join();
+        var result = new java.util.concurrent.CompletableFuture<Boolean>();
+        Thread waiter = new Thread(() -> {
+            try {
+                result.complete(trigger.await(Duration.ofSeconds(3)));
+            } catch (Throwable t) {
+                result.completeExceptionally(t);
+            }
+        });
+        waiter.start();
+        // Advance only once the waiter has computed its deadline and sleeps on the clock (no race).
+        while (waiter.getState() != Thread.State.WAITING && !result.isDone()) {
+            Thread.onSpinWait();
+        }
+        kernel.clock().advance(Duration.ofSeconds(5));
+        assertFalse(result.get(), "no stall: no event, and the wait ends when fake time passes its deadline");
+        waiter.join();
         trigger.close();
     }
 

@@ -1,0 +1,124 @@
+package io.mthp4j.linux;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mthp4j.api.Errno;
+import io.mthp4j.api.KernelException;
+import io.mthp4j.api.Madvice;
+import io.mthp4j.api.PageGeometry;
+import io.mthp4j.api.ProcessThpMode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The Linux-only parts of {@link LinuxKernel} on the real kernel: probe, counters, census, madvise errors, sysfs guards. */
+class LinuxKernelTest {
+
+    private LinuxKernel kernel;
+
+    @BeforeEach
+    void open() {
+        RealKernel.assumeRoot();
+        kernel = LinuxKernel.open();
+    }
+
+    @Test
+    void theProbeReportsThisHost() {
+        ProcessThpMode mode = kernel.currentProcess().thpMode();
+        Capabilities c = kernel.probe();
+        assertEquals(mode, kernel.currentProcess().thpMode(), "the prctl probe restores the mode");
+        String report = c.report();
+        for (String line : new String[] {"bpf(2) maps", "bpffs", "BTF", "BPF-THP hook", "PSI", "mTHP sizes", "prctl EXCEPT_ADVISED",
+            "MADV_COLLAPSE", "memory controller"}) {
+            assertTrue(report.contains(line), report);
+        }
+        assertTrue(c.bpfAllowed(), report);
+        assertEquals(kernel.geometry().allAnonOrders(), c.mthpOrders() & kernel.geometry().allAnonOrders(), report);
+        assertEquals(Files.exists(Path.of("/sys/kernel/btf/vmlinux")), c.btfPresent());
+        assertEquals(Files.isReadable(Path.of("/proc/pressure/memory")), c.psiAvailable());
+        // Linux 6.18 (our machines) has both; older kernels report them missing rather than failing
+        if (c.kernelRelease().startsWith("6.18")) {
+            assertTrue(c.prctlExceptAdvised(), report);
+            assertTrue(c.madvCollapse(), report);
+        }
+        assertEquals(kernel.cgroups().memoryOnV2() ? Capabilities.MemoryController.CGROUP_V2
+                : kernel.cgroups().v1MemoryRoot() != null ? Capabilities.MemoryController.CGROUP_V1 : Capabilities.MemoryController.NONE,
+                c.memoryController());
+    }
+
+    @Test
+    void geometryIsDetectedAndCheckedAgainstSysfs() {
+        assertEquals(PageGeometry.X86_64_4K.pmdSize(), kernel.geometry().pmdSize());
+        IllegalStateException wrong = assertThrows(IllegalStateException.class,
+                () -> LinuxKernel.builder().geometry(new PageGeometry(12, 10, 18, 9)).build());
+        assertTrue(wrong.getMessage().contains("hpage_pmd_size says 2097152"), wrong.getMessage());
+        assertThrows(IllegalStateException.class, () -> LinuxKernel.builder().geometry(PageGeometry.ARM64_64K).build());
+    }
+
+    @Test
+    void countersHaveVmstatAndPerSizeStats() {
+        ThpCounters c = kernel.counters();
+        assertTrue(c.values().containsKey("vmstat/thp_fault_alloc"), c.values().keySet().toString());
+        assertTrue(c.values().containsKey("2M/anon_fault_alloc"));
+        assertTrue(c.values().containsKey("64K/nr_anon"));
+        assertEquals(java.util.Map.of(), c.since(c));
+    }
+
+    @Test
+    void theVendorKnobIsNeverWritten() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> kernel.thp().writeFile("anon_beside_full", "0"));
+        assertTrue(e.getMessage().contains("never writes"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> kernel.thp().writeFile("../../kernel/x", "0"));
+        KernelException missing = assertThrows(KernelException.class, () -> kernel.thp().writeFile("no_such_knob", "1"));
+        assertEquals(Errno.ENOENT, missing.errno());
+    }
+
+    @Test
+    void madviseErrorsNameTheRangeAndTheReason() {
+        long page = kernel.geometry().pageSize();
+        long addr;
+        try (AnonMapping m = AnonMapping.map(4 * page, page)) {
+            addr = m.address();
+            KernelException unaligned = assertThrows(KernelException.class, () -> kernel.currentProcess().madvise(m.address() + 1, page, Madvice.HUGEPAGE));
+            assertEquals(Errno.EINVAL, unaligned.errno());
+            kernel.currentProcess().madvise(m.address(), 4 * page, Madvice.NOHUGEPAGE);
+            m.touch(0, 4 * page, page);
+            KernelException refused = assertThrows(KernelException.class, () -> kernel.currentProcess().madvise(m.address(), 4 * page, Madvice.COLLAPSE));
+            assertEquals(Errno.EINVAL, refused.errno(), "MADV_COLLAPSE on a MADV_NOHUGEPAGE range");
+            assertTrue(refused.getMessage().contains("MADV_NOHUGEPAGE"), refused.getMessage());
+            FolioCensus census = kernel.census(m.address(), 4 * page);
+            assertEquals(4, census.folios(0), census.toString());
+        }
+        KernelException unmapped = assertThrows(KernelException.class, () -> kernel.currentProcess().madvise(addr, page, Madvice.HUGEPAGE));
+        assertEquals(Errno.ENOMEM, unmapped.errno());
+        assertTrue(unmapped.getMessage().contains("not mapped"), unmapped.getMessage());
+    }
+
+    @Test
+    void readFaultsMapTheZeroPage() {
+        long page = kernel.geometry().pageSize();
+        try (AnonMapping m = AnonMapping.map(8 * page, page)) {
+            kernel.currentProcess().madvise(m.address(), 8 * page, Madvice.NOHUGEPAGE);
+            assertEquals(0, m.read(0, 4 * page, page));
+            FolioCensus c = kernel.census(m.address(), 8 * page);
+            assertEquals(4, c.zeroPages(), c.toString());
+            assertEquals(4, c.absentPages(), c.toString());
+        }
+    }
+
+    @Test
+    void bootTimeMovesForward() {
+        long a = kernel.bootTimeNanos();
+        long b = kernel.bootTimeNanos();
+        assertTrue(b >= a && a > 0);
+    }
+
+    @Test
+    void aWholeProcessCensusCoversTheHeap() {
+        FolioCensus all = FolioCensus.ofProcess(ProcessHandle.current().pid(), kernel.geometry());
+        assertTrue(all.folios(0) > 0, all.toString());
+    }
+}
