@@ -21,6 +21,14 @@ public final class Json {
         return b.append('\n').toString();
     }
 
+    /** On one line, for JSON Lines output ({@code {"a":1,"b":[2,3]}}), without the newline. */
+    public static String line(Object value) {
+        StringBuilder b = new StringBuilder();
+        write(b, value, -1);
+        return b.toString();
+    }
+
+    /** {@code indent} -1: compact, on one line. */
     private static void write(StringBuilder b, Object v, int indent) {
         if (v == null) {
             b.append("null");
@@ -46,15 +54,15 @@ public final class Json {
                 b.append("{}");
                 return;
             }
-            b.append("{\n");
+            b.append(indent < 0 ? "{" : "{\n");
             Iterator<? extends Map.Entry<?, ?>> it = m.entrySet().iterator();
             while (it.hasNext()) {
                 Map.Entry<?, ?> e = it.next();
                 pad(b, indent + 1);
                 string(b, String.valueOf(e.getKey()));
-                b.append(": ");
-                write(b, e.getValue(), indent + 1);
-                b.append(it.hasNext() ? ",\n" : "\n");
+                b.append(indent < 0 ? ":" : ": ");
+                write(b, e.getValue(), indent < 0 ? -1 : indent + 1);
+                b.append(it.hasNext() ? (indent < 0 ? "," : ",\n") : (indent < 0 ? "" : "\n"));
             }
             pad(b, indent);
             b.append('}');
@@ -63,11 +71,11 @@ public final class Json {
                 b.append("[]");
                 return;
             }
-            b.append("[\n");
+            b.append(indent < 0 ? "[" : "[\n");
             for (int i = 0; i < l.size(); i++) {
                 pad(b, indent + 1);
-                write(b, l.get(i), indent + 1);
-                b.append(i + 1 < l.size() ? ",\n" : "\n");
+                write(b, l.get(i), indent < 0 ? -1 : indent + 1);
+                b.append(i + 1 < l.size() ? (indent < 0 ? "," : ",\n") : (indent < 0 ? "" : "\n"));
             }
             pad(b, indent);
             b.append(']');
@@ -77,7 +85,7 @@ public final class Json {
     }
 
     private static void pad(StringBuilder b, int indent) {
-        b.append("  ".repeat(indent));
+        b.append("  ".repeat(Math.max(0, indent)));
     }
 
     private static void string(StringBuilder b, String s) {

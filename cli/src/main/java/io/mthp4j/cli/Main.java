@@ -19,6 +19,10 @@ public final class Main {
 
     Main() {
         add(new SimulateCommand());
+        add(new ProbeCommand());
+        add(new StatusCommand());
+        add(new RunCommand());
+        add(new MapCommand());
     }
 
     private void add(Command c) {
@@ -78,8 +82,7 @@ public final class Main {
         } catch (CliException e) {
             return fail(io.err(), who, e);
         } catch (KernelException e) {
-            io.err().println(who + ": " + e.getMessage());
-            return ExitCode.FAILURE;
+            return fail(io.err(), who, Host.fromKernel(e));
         } catch (RuntimeException e) {
             io.err().println(who + ": internal error: " + e + "; please report it with the command line that caused it");
             if (System.getenv("MTHP4J_DEBUG") != null) {

@@ -76,7 +76,8 @@ class MainTest {
     void unknownCommandsAndOptions() {
         Result r = run("simulat");
         assertEquals(ExitCode.USAGE, r.code());
-        assertEquals("mthp4j: unknown command 'simulat'; the commands are: simulate (see 'mthp4j --help')", r.oneErrorLine());
+        assertEquals("mthp4j: unknown command 'simulat'; the commands are: simulate, probe, status, run, map (see 'mthp4j --help')",
+                r.oneErrorLine());
         r = run("--frobnicate");
         assertEquals(ExitCode.USAGE, r.code());
         assertTrue(r.oneErrorLine().startsWith("mthp4j: unknown option '--frobnicate'"));
@@ -133,5 +134,30 @@ class MainTest {
         Files.writeString(copy, r.out());
         Result again = run("simulate", copy.toString(), "--print-scenario");
         assertEquals(r.out(), again.out());
+    }
+
+    @Test
+    void badLinuxCommandLinesFailBeforeTouchingTheKernel() {
+        String[][] cases = {
+                {"run", "--policy", "mthp-ext"},
+                {"run", "--root", "/"},
+                {"run", "-r", "/", "-p", "sometimes"},
+                {"run", "-r", "/", "-p", "mthp-ext", "--json"},
+                {"run", "-r", "/", "-p", "mthp-ext", "-t", "2000", "-i", "1000"},
+                {"run", "-r", "/", "-p", "mthp-ext", "-t", "soon"},
+                {"run", "-r", "/", "-p", "allow-list", "-t", "100"},
+                {"run", "-r", "/", "-p", "mthp-ext", "--allow", "/a"},
+                {"map"},
+                {"map", "frobnicate"},
+                {"map", "clear", "--json"},
+                {"map", "dump", "extra"},
+                {"status", "--pid", "me"},
+                {"probe", "now"},
+        };
+        for (String[] c : cases) {
+            Result r = run(c);
+            assertEquals(ExitCode.USAGE, r.code(), String.join(" ", c) + ": " + r.err());
+            assertTrue(r.oneErrorLine().startsWith("mthp4j " + c[0] + ": "), r.err());
+        }
     }
 }
