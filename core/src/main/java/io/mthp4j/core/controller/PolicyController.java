@@ -287,6 +287,9 @@ public final class PolicyController implements AutoCloseable {
             } catch (InterruptedException e) {
                 break;
             } catch (RuntimeException e) {
+                if (!running) {
+                    break; // stop() closed the trigger under the wait: not a failure
+                }
                 errors.incrementAndGet();
                 LOG.warn("waiting for PSI events on {} failed ({}); scanning every {} ms without the trigger from now on",
                         root, e.getMessage(), timeout.toMillis());
