@@ -60,13 +60,17 @@ class LinuxCommandsTest {
             bpffs = null;
         }
         Path v1 = mountOf("cgroup", "memory");
-        v2 = Files.createDirectory(v2Mount.resolve(NAME));
-        v1Memory = v1 == null ? null : Files.createDirectory(v1.resolve(NAME));
-        sleeper = new ProcessBuilder("sleep", "600").start();
-        String pid = Long.toString(sleeper.pid());
-        Files.writeString(v2.resolve("cgroup.procs"), pid);
-        if (v1Memory != null) {
-            Files.writeString(v1Memory.resolve("cgroup.procs"), pid);
+        try {
+            v2 = Files.createDirectory(v2Mount.resolve(NAME));
+            v1Memory = v1 == null ? null : Files.createDirectory(v1.resolve(NAME));
+            sleeper = new ProcessBuilder("sleep", "600").start();
+            String pid = Long.toString(sleeper.pid());
+            Files.writeString(v2.resolve("cgroup.procs"), pid);
+            if (v1Memory != null) {
+                Files.writeString(v1Memory.resolve("cgroup.procs"), pid);
+            }
+        } catch (IOException e) {
+            assumeTrue(false, "cannot make a cgroup with a task here (" + e + "); the real-kernel tests need a writable cgroup2");
         }
     }
 
