@@ -25,7 +25,7 @@ final class MapCommand implements Command {
             or it republishes at its next scan). A map pinned there with another layout is refused. Needs root.""")
             .positionals(1)
             .option("pin", (char) 0, "PATH", "where the policy map is pinned (default /sys/fs/bpf/mthp4j/policy)")
-            .flag("json", 'j', "dump: print the entries as JSON")
+            .flag("json", 'j', "print the entries (dump) or the count removed (clear) as JSON")
             .build();
 
     @Override
@@ -52,9 +52,6 @@ final class MapCommand implements Command {
         if (!action.equals("dump") && !action.equals("clear")) {
             throw CliException.usage("unknown action '" + action + "': expected dump or clear; see 'mthp4j map --help'");
         }
-        if (args.has("json") && action.equals("clear")) {
-            throw CliException.usage("--json is for dump; clear prints one line");
-        }
         Path pin = Path.of(args.value("pin", PolicyMap.DEFAULT_PIN.toString()));
         Host.requireBpffs(pin);
         try (LinuxKernel kernel = Host.open(pin); PolicyMap map = open(pin, action.equals("dump"))) {
@@ -66,7 +63,14 @@ final class MapCommand implements Command {
                 for (PolicyMap.Entry e : entries) {
                     removed += map.remove(e.cgroupId()) ? 1 : 0;
                 }
-                io.out().println("removed " + removed + " entr" + (removed == 1 ? "y" : "ies") + " from " + pin);
+                if (args.has("json")) {
+                    Map<String, Object> doc = new LinkedHashMap<>();
+                    doc.put("pin", pin.toString());
+                    doc.put("removed", removed);
+                    io.out().print(Json.write(doc));
+                } else {
+                    io.out().println("removed " + removed + " entr" + (removed == 1 ? "y" : "ies") + " from " + pin);
+                }
                 return ExitCode.OK;
             }
             long now = kernel.bootTimeNanos();

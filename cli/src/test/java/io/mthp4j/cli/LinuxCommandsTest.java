@@ -173,6 +173,8 @@ class LinuxCommandsTest {
             Result clear = MainTest.run("map", "clear", "--pin", pin.toString());
             assertEquals(ExitCode.OK, clear.code());
             assertEquals("removed 0 entries from " + pin + "\n", clear.out());
+            assertEquals("{\n  \"pin\": \"" + pin + "\",\n  \"removed\": 0\n}\n",
+                    MainTest.run("map", "clear", "--pin", pin.toString(), "--json").out());
         } finally {
             PolicyMap.unpin(pin);
             Files.deleteIfExists(dir);

@@ -149,7 +149,6 @@ class MainTest {
                 {"run", "-r", "/", "-p", "mthp-ext", "--allow", "/a"},
                 {"map"},
                 {"map", "frobnicate"},
-                {"map", "clear", "--json"},
                 {"map", "dump", "extra"},
                 {"status", "--pid", "me"},
                 {"probe", "now"},
