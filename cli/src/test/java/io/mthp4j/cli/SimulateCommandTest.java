@@ -47,7 +47,7 @@ class SimulateCommandTest {
     void theOutputSaysTheFiguresAreModeledAndWhereFidelityIsDescribed() {
         assertTrue(text.out().contains("MODELED, NOT MEASURED."));
         assertTrue(text.out().contains("docs/fidelity.md"));
-        assertTrue(text.out().contains("Not modeled: swap-in of whole mTHP folios"));
+        assertTrue(text.out().contains("mTHP folios come back whole"));
     }
 
     @Test

@@ -90,7 +90,7 @@ final class Invariants {
                 if (p.vmaAtLocked(addr) == null) {
                     throw new AssertionError("pid " + p.pid() + ": page 0x" + Long.toHexString(addr) + " is mapped outside every VMA");
                 }
-                if (b == PmdTable.SWAP) {
+                if (PmdTable.swap(b)) {
                     swap++;
                 } else if (PmdTable.present(b)) {
                     if (t.shmem) {

@@ -24,10 +24,10 @@ public final class Report {
               fault paths with mTHP fallback and the per-size counters; memcg charging; khugepaged; PSI averages
               and triggers (ported from psi.c), which drive the controller.
               Modeled (deterministic stand-ins): reclaim (a clock over page tables that swaps folios out whole),
-              swap-in (one base page per fault), stall (a fixed cost per reclaimed and per swapped-in page plus
-              the memory.high throttling penalty), physical memory as a page count (no zones or compaction).
-              Not modeled: swap-in of whole mTHP folios (6.18 does it from zram without zswap, and it was the
-              main cost of 'always' in the seed's measurement), compaction, the memcg charge batch.
+              swap (a zram-like device: mTHP folios come back whole, as 6.18 does without zswap, which was the
+              main cost of 'always' in the seed's measurement), stall (a fixed cost per reclaimed and per
+              swapped-in page plus the memory.high throttling penalty), physical memory as a page count.
+              Not modeled: compaction, zones, the memcg charge batch.
               Compare the configurations with each other, not with a real host: docs/fidelity.md says what is
               emulated and what is modeled, and the known differences from a real kernel.
             """;
