@@ -73,7 +73,7 @@ final class MemoryManager {
         this.pmdOrder = geometry.pmdOrder();
         this.pmdShift = pageShift + pmdOrder;
         this.pmdPages = geometry.pmdPages();
-        this.sysfs = kernel.thp();
+        this.sysfs = kernel.sysfs();
         this.pressure = config.pressure();
         this.physical = new PhysicalMemory(geometry, config.totalMemoryBytes(), config.seed(), kernel.lock);
     }
@@ -150,6 +150,11 @@ final class MemoryManager {
                 t = new PmdTable(pmdIndex, false);
                 p.tables.put(pmdIndex, t);
             }
+            if (p.bpfThpFaultEnter) {
+                // BPF-THP patch 04 (§14.5): every anon fault on a none PMD enters khugepaged before the PAGEFAULT
+                // check and before anon_vma is prepared, so "no THP on faults, THP by khugepaged" registers the mm.
+                khugepagedEnter(p, vma);
+            }
             vma = p.ensureAnonVma(vma);
             // §5.1: a none PMD tries the PMD order first.
             if (p.gate.allowableOrder(settings(), p.mode, vma, TvaType.PAGEFAULT, pmdOrder)
@@ -213,7 +218,9 @@ final class MemoryManager {
         if (!p.gate.suitableOrder(vma, haddr, pmdOrder)) {
             return FALLBACK;
         }
-        khugepagedEnter(p, vma);
+        if (!p.bpfThpFaultEnter) {
+            khugepagedEnter(p, vma); // mainline's place (§5.2); BPF-THP patch 04 moves it to the dispatcher
+        }
         if (!write && settings().useZeroPage()) {
             // The huge zero page: no allocation, no fault counters; thp_zero_page_alloc on first use.
             if (!hugeZeroPage) {
@@ -602,7 +609,9 @@ final class MemoryManager {
                 markPartial(t, base, n, order);
                 deferred.add(new Deferred(p, t, base, order));
             }
-            i = stop;
+            // Not i = stop: pages refaulted in a hole of a partly unmapped folio lie inside its span and are
+            // other folios; this folio's own PTEs are NONE now, so the loop steps over them.
+            i++;
         }
     }
 
