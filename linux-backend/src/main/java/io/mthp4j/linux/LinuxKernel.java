@@ -138,7 +138,7 @@ public final class LinuxKernel implements KernelBackend, AutoCloseable {
 
     /** Usage against hard limits: v2 memory.max/high, v1 limit_in_bytes (threshold eventfd), MemAvailable for the root. */
     @Override
-    public LinuxHeadroom headroom() {
+    public io.mthp4j.core.kernel.MemoryHeadroom headroom() {
         return headroom;
     }
 

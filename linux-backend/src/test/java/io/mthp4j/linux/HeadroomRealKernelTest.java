@@ -49,7 +49,7 @@ class HeadroomRealKernelTest {
         Path dir = Files.createTempDirectory("mthp4j-events");
         Path events = dir.resolve("memory.events");
         Files.writeString(events, "high 0\n");
-        LinuxHeadroom headroom = new LinuxHeadroom(LinuxKernel.open().cgroups(), Duration.ofHours(1));
+        LinuxHeadroom headroom = new LinuxHeadroom(LinuxKernel.open().linuxCgroups(), Duration.ofHours(1));
         try (HeadroomWatch w = headroom.new Watch(HeadroomWatch.Mechanism.V2_EVENTS_AND_POLLING,
                 () -> new Headroom(10 * M, 100 * M, Headroom.Limit.MEMORY_MAX), new double[] {0.8}, events, null)) {
             assertFalse(w.await(Duration.ofMillis(200)), "nothing happened");
@@ -66,7 +66,7 @@ class HeadroomRealKernelTest {
         RealKernel.assumeRoot();
         Path gcc = RealKernel.assumeTool("gcc");
         LinuxKernel kernel = LinuxKernel.open();
-        LinuxCgroups tree = kernel.cgroups();
+        LinuxCgroups tree = kernel.linuxCgroups();
         assumeTrue(tree.v1MemoryRoot() != null && !tree.memoryOnV2(), "this test needs the memory controller on cgroup v1 (our machines)");
         Path work = PolicyAbiTest.WORK;
         Files.createDirectories(work);
