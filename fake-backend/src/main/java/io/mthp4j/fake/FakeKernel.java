@@ -54,6 +54,7 @@ public final class FakeKernel implements KernelBackend {
     private final MemoryManager memory;
     private final Shmem shmem;
     private final PsiSystem psi;
+    private final FakeHeadroom headroom = new FakeHeadroom(this);
     private final Map<Integer, FakeProcess> processes = new ConcurrentHashMap<>();
     private final AtomicInteger nextPid = new AtomicInteger(100);
     private final FakeProcess current;
@@ -124,6 +125,12 @@ public final class FakeKernel implements KernelBackend {
         return psi::register;
     }
 
+
+    /** Usage against memory.max / memory.high (MemTotal for the root), watched on every charge change. */
+    @Override
+    public io.mthp4j.core.kernel.MemoryHeadroom headroom() {
+        return headroom;
+    }
 
     @Override
     public FakeProcess currentProcess() {
@@ -756,10 +763,12 @@ public final class FakeKernel implements KernelBackend {
                         if (node.memcg.charged > node.memcg.high) {
                             memory.reclaim(null, node.memcg, node.memcg.charged - node.memcg.high);
                         }
+                        node.memcg.notifyWatches();
                     }
                     case "memory.max" -> {
                         node.memcg.max = parseLimit(op, path, value);
                         shrinkToMax(node.memcg);
+                        node.memcg.notifyWatches();
                     }
                     case "memory.pressure" -> psi.registerFromFile(node, path, value);
                     default -> throw new KernelException(op, path, Errno.EACCES, "not writable in the fake cgroup");
