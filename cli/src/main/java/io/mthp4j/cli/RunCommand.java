@@ -8,11 +8,10 @@ import io.mthp4j.core.controller.PolicyController;
 import io.mthp4j.core.kernel.CgroupTree;
 import io.mthp4j.core.kernel.DecisionSink;
 import io.mthp4j.core.kernel.KernelBackend;
-import io.mthp4j.core.kernel.Psi;
-import io.mthp4j.core.kernel.ThpProcess;
-import io.mthp4j.core.kernel.ThpSysfs;
+import io.mthp4j.core.host.HostThpEnforcer;
 import io.mthp4j.core.policy.AllowList;
 import io.mthp4j.core.policy.CgroupPolicy;
+import io.mthp4j.core.policy.HeadroomPolicy;
 import io.mthp4j.core.policy.PressurePolicy;
 import io.mthp4j.linux.LinuxKernel;
 import io.mthp4j.linux.PolicyMap;
@@ -43,7 +42,7 @@ final class RunCommand implements Command {
             withdrawing every decision it published. Publishing needs root (bpf(2), bpffs); without a BPF-THP
             hook in the kernel ('mthp4j probe') the decisions are published but nothing applies them.""")
             .option("root", 'r', "DIR", "the cgroup to watch and scan: /kv or its directory under the cgroup2 mount (required)")
-            .option("policy", 'p', "NAME", "mthp-ext, tva-aware or allow-list (required)")
+            .option("policy", 'p', "NAME", "mthp-ext, tva-aware, headroom or allow-list (required)")
             .option("threshold", 't', "MS", "full stall per scan that counts as pressure, in ms (default 100)")
             .option("interval", 'i', "MS", "PSI window and scan interval in ms; a scan at least every 2 x interval (default 1000)")
             .option("order", 'o', "ORDER", "highest order when not pressured (default: the PMD order)")
@@ -51,6 +50,15 @@ final class RunCommand implements Command {
             .flag("fixed", 'f', "always the chosen order: no pressure or memory reading")
             .flag("debug", 'd', "log the sample's line for every evaluated cgroup (stall, memory, order)")
             .option("allow", 'a', "LIST", "allow-list: cgroup paths (with their descendants) that keep THP, comma-separated")
+            .option("headroom", (char) 0, "HIGH,LOW", "base pages from HIGH% of the cgroup's hard limit, huge orders again "
+                    + "below LOW% for 3 scans (the headroom policy's default 80,70; an option of mthp-ext and tva-aware)")
+            .option("enforce", 'e', "WHERE", "map (default: publish to the pinned BPF map) or host (no BPF-THP hook: apply the "
+                    + "--root cgroup's decision to the per-size enabled knobs, restored on stop; docs/host-enforcement.md)")
+            .option("state", (char) 0, "FILE", "with --enforce host: where the original knobs are recorded (default "
+                    + "/run/mthp4j/host-thp.state)")
+            .flag("top-level", (char) 0, "with --enforce host: also manage the top-level enabled knob")
+            .option("relax-after", (char) 0, "TIME", "with --enforce host: how long relaxing must be asked for before the "
+                    + "knobs go back (default 10s)")
             .flag("dry-run", 'n', "publish nothing; print each decision change")
             .option("pin", (char) 0, "PATH", "where the policy map is pinned (default /sys/fs/bpf/mthp4j/policy)")
             .option("for", (char) 0, "TIME", "stop after this long (e.g. 30s) instead of at SIGINT/SIGTERM")
@@ -102,25 +110,47 @@ final class RunCommand implements Command {
         // before any logger exists: the controller's change lines (and -d's lines) on stderr
         System.setProperty("org.slf4j.simpleLogger.log.io.mthp4j.core", dryRun && !args.has("debug") ? "warn" : "info");
 
+        String enforce = args.value("enforce", "map").toLowerCase(Locale.ROOT);
+        if (!enforce.equals("map") && !enforce.equals("host")) {
+            throw args.bad("enforce", enforce, "map or host");
+        }
+        boolean host = enforce.equals("host");
+        if (!host && (args.has("state") || args.has("top-level") || args.has("relax-after"))) {
+            throw CliException.usage("--state, --top-level and --relax-after belong to --enforce host");
+        }
+        if (host && dryRun) {
+            throw CliException.usage("--enforce host writes THP knobs; --dry-run writes nothing: choose one");
+        }
+        Duration relaxAfter = args.duration("relax-after", Duration.ofSeconds(10), ChronoUnit.SECONDS);
         Path pin = args.has("pin") ? Path.of(args.value("pin", "")) : null;
-        if (!dryRun) {
+        if (!dryRun && !host) {
             Host.requireBpffs(pin != null ? pin : PolicyMap.DEFAULT_PIN);
         }
         LinuxKernel kernel = Host.open(pin);
         try {
             CgroupRef root = Host.cgroup(kernel.cgroups(), args.value("root", "/"));
             CgroupPolicy policy = policy(policyName, args, kernel.geometry(), threshold, interval, (int) order, min);
-            KernelBackend backend = dryRun ? new DryRun(kernel, new PrintingSink(io.out(), kernel.cgroups(), kernel,
-                    args.has("json"))) : kernel;
-            if (!dryRun) {
-                backend.decisions(); // open or create the pinned map now, so its errors come before the loop starts
+            DecisionSink sink;
+            String where;
+            HostThpEnforcer enforcer = null;
+            if (dryRun) {
+                sink = new PrintingSink(io.out(), kernel.cgroups(), kernel, args.has("json"));
+                where = ", dry run: decisions printed, nothing published";
+            } else if (host) {
+                Path state = Path.of(args.value("state", HostThpEnforcer.DEFAULT_STATE));
+                enforcer = HostThpEnforcer.builder(kernel.thp(), kernel::bootTimeNanos).follow(root.id()).stateFile(state)
+                        .topLevel(args.has("top-level")).relaxAfter(relaxAfter).open();
+                sink = enforcer;
+                where = ", enforcing " + root.path() + "'s decision on the THP knobs (originals in " + state + ")";
+            } else {
+                sink = kernel.decisions(); // open or create the pinned map now, so its errors come before the loop starts
+                where = ", publishing to " + kernel.policyPin();
             }
-            PolicyController controller = PolicyController.builder(backend, policy).root(root)
+            PolicyController controller = PolicyController.builder(kernel, policy).root(root).sink(sink)
                     .trigger(threshold, interval).build();
             io.err().println("mthp4j run: " + policyName + " on " + root.path() + " (threshold " + threshold.toMillis()
-                    + " ms, interval " + interval.toMillis() + " ms)" + (dryRun ? ", dry run: decisions printed, nothing published"
-                    : ", publishing to " + kernel.policyPin()) + "; stop with Ctrl-C");
-            return loop(controller, kernel, stopAfter, io.err());
+                    + " ms, interval " + interval.toMillis() + " ms)" + where + "; stop with Ctrl-C");
+            return loop(controller, kernel, enforcer, stopAfter, io.err());
         } catch (KernelException e) {
             kernel.close();
             throw Host.fromKernel(e);
@@ -141,14 +171,39 @@ final class RunCommand implements Command {
                     throw CliException.usage("--allow belongs to --policy allow-list");
                 }
             }
-            case "allow-list" -> {
-                for (String o : new String[] {"threshold", "interval", "order", "min", "fixed", "debug"}) {
+            case "allow-list", "headroom" -> {
+                for (String o : new String[] {"threshold", "min", "fixed", "debug"}) {
                     if (args.has(o)) {
-                        throw CliException.usage("--" + o + " belongs to the pressure policies (mthp-ext, tva-aware), not allow-list");
+                        throw CliException.usage("--" + o + " belongs to the pressure policies (mthp-ext, tva-aware), not " + name);
                     }
                 }
+                if (name.equalsIgnoreCase("allow-list") && (args.has("headroom") || args.has("order"))) {
+                    throw CliException.usage("--headroom and --order do not apply to allow-list");
+                }
+                if (name.equalsIgnoreCase("headroom") && args.has("allow")) {
+                    throw CliException.usage("--allow belongs to --policy allow-list");
+                }
             }
-            default -> throw args.bad("policy", name, "mthp-ext, tva-aware or allow-list");
+            default -> throw args.bad("policy", name, "mthp-ext, tva-aware, headroom or allow-list");
+        }
+    }
+
+    /** {@code --headroom HIGH,LOW} in percent, checked: 0 < LOW <= HIGH <= 100. */
+    private static double[] headroomShares(Options.Parsed args, double[] defaults) {
+        if (!args.has("headroom")) {
+            return defaults;
+        }
+        String v = args.value("headroom", "");
+        String[] parts = v.split(",");
+        try {
+            double high = Double.parseDouble(parts[0].strip().replace("%", "")) / 100;
+            double low = parts.length > 1 ? Double.parseDouble(parts[1].strip().replace("%", "")) / 100 : high - 0.10;
+            if (parts.length > 2 || !(low > 0 && low <= high && high <= 1)) {
+                throw new NumberFormatException();
+            }
+            return new double[] {high, low};
+        } catch (NumberFormatException e) {
+            throw args.bad("headroom", v, "HIGH,LOW in percent with 0 < LOW <= HIGH <= 100, e.g. 80,70");
         }
     }
 
@@ -158,6 +213,18 @@ final class RunCommand implements Command {
             case "mthp-ext", "tva-aware" -> {
                 PressurePolicy.Builder b = name.equalsIgnoreCase("mthp-ext") ? PressurePolicy.mthpExt(g) : PressurePolicy.tvaAware(g);
                 b.threshold(threshold).interval(interval).minMemory(min).fixed(args.has("fixed")).debug(args.has("debug"));
+                if (order >= 0) {
+                    b.order(order);
+                }
+                if (args.has("headroom")) {
+                    double[] shares = headroomShares(args, null);
+                    b.headroom(shares[0], shares[1], 3);
+                }
+                return b.build();
+            }
+            case "headroom" -> {
+                double[] shares = headroomShares(args, new double[] {0.80, 0.70});
+                HeadroomPolicy.Builder b = HeadroomPolicy.builder(g).shares(shares[0], shares[1]);
                 if (order >= 0) {
                     b.order(order);
                 }
@@ -173,17 +240,21 @@ final class RunCommand implements Command {
                 }
                 return list;
             }
-            default -> throw args.bad("policy", name, "mthp-ext, tva-aware or allow-list");
+            default -> throw args.bad("policy", name, "mthp-ext, tva-aware, headroom or allow-list");
         }
     }
 
     /** Runs until SIGINT/SIGTERM (the JVM's shutdown hooks) or {@code stopAfter}; stops cleanly either way. */
-    private static int loop(PolicyController controller, LinuxKernel kernel, Duration stopAfter, PrintStream err) {
+    private static int loop(PolicyController controller, LinuxKernel kernel, HostThpEnforcer enforcer, Duration stopAfter,
+                            PrintStream err) {
         AtomicBoolean stopped = new AtomicBoolean();
         CountDownLatch done = new CountDownLatch(1);
         Runnable stop = () -> {
             if (stopped.compareAndSet(false, true)) {
                 boolean ended = controller.stop(Duration.ofSeconds(5)); // ends the loop, withdraws every decision
+                if (enforcer != null) {
+                    enforcer.close(); // puts the original knobs back and removes the state file
+                }
                 kernel.close();
                 err.println("mthp4j run: stopped after " + controller.scans() + " scans and " + controller.changes()
                         + " decision changes; every decision withdrawn" + (ended ? "" : " (the loop did not end within 5 s)"));
@@ -209,44 +280,6 @@ final class RunCommand implements Command {
             return ExitCode.INTERRUPTED;
         } catch (IllegalStateException e) {
             return ExitCode.OK; // the JVM is already shutting down: the hook stops the controller
-        }
-    }
-
-    /** The real kernel with a sink that prints instead of publishing. */
-    private record DryRun(LinuxKernel kernel, DecisionSink sink) implements KernelBackend {
-        @Override
-        public PageGeometry geometry() {
-            return kernel.geometry();
-        }
-
-        @Override
-        public ThpSysfs thp() {
-            return ((KernelBackend) kernel).thp();
-        }
-
-        @Override
-        public CgroupTree cgroups() {
-            return ((KernelBackend) kernel).cgroups();
-        }
-
-        @Override
-        public Psi psi() {
-            return ((KernelBackend) kernel).psi();
-        }
-
-        @Override
-        public ThpProcess currentProcess() {
-            return ((KernelBackend) kernel).currentProcess();
-        }
-
-        @Override
-        public DecisionSink decisions() {
-            return sink;
-        }
-
-        @Override
-        public long bootTimeNanos() {
-            return kernel.bootTimeNanos();
         }
     }
 

@@ -143,6 +143,63 @@ class LinuxCommandsTest {
         assertTrue(j.out().contains("\"before\":\"no opinion\",\"after\":\"order=0\""), "not listed: base pages: " + j.out());
     }
 
+    static void deleteTree(Path dir) throws IOException {
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                Files.deleteIfExists(f);
+            }
+        }
+        Files.deleteIfExists(dir);
+    }
+
+    /** --enforce host with the headroom policy: starts, applies nothing while there is headroom, restores on stop. */
+    @Test
+    void enforceHostStopsLeavingTheKnobsAsFound() throws Exception {
+        io.mthp4j.api.ThpSettings before;
+        try (LinuxKernel k = LinuxKernel.open()) {
+            before = k.thp().read();
+        }
+        Path state = Files.createTempDirectory("mthp4j-cli").resolve("host-thp.state");
+        try {
+            Result r = MainTest.run("run", "--root", "/" + NAME, "--policy", "headroom", "--enforce", "host", "--state",
+                    state.toString(), "--relax-after", "1s", "--for", "2s");
+            assertEquals(ExitCode.OK, r.code(), r.err());
+            assertTrue(r.err().contains("enforcing /" + NAME + "'s decision on the THP knobs"), r.err());
+            assertTrue(Files.notExists(state), "the state file goes with a clean stop");
+            try (LinuxKernel k = LinuxKernel.open()) {
+                assertEquals(before, k.thp().read(), "every knob as found");
+            }
+        } finally {
+            deleteTree(state.getParent()); // the state file and the enforcer's lock file
+        }
+    }
+
+    /** What a daemon killed with SIGKILL leaves behind, put back by 'mthp4j restore'. */
+    @Test
+    void restorePutsBackWhatAKilledDaemonLeft() throws Exception {
+        Path state = Files.createTempDirectory("mthp4j-cli").resolve("host-thp.state");
+        try (LinuxKernel k = LinuxKernel.open();
+             io.mthp4j.core.kernel.SettingsGuard guard = io.mthp4j.core.kernel.SettingsGuard.record(k.thp())) {
+            io.mthp4j.core.host.HostThpEnforcer enforcer = io.mthp4j.core.host.HostThpEnforcer
+                    .builder(k.thp(), k::bootTimeNanos).follow(7).stateFile(state).shutdownHook(false).open();
+            int pmd = k.geometry().pmdOrder();
+            enforcer.publish(7, io.mthp4j.api.DecisionTable.uniform(io.mthp4j.api.Orders.upTo(pmd) & ~io.mthp4j.api.Orders.bit(pmd)),
+                    1, Long.MAX_VALUE);
+            String knob = k.geometry().sizeDirectory(pmd) + "/enabled";
+            assertTrue(k.thp().readFile(knob).contains("[never]"), "the enforcer refused the PMD size");
+            enforcer.abandon(); // as SIGKILL would
+            assertTrue(Files.exists(state));
+            Result r = MainTest.run("restore", "--state", state.toString());
+            assertEquals(ExitCode.OK, r.code(), r.err());
+            assertTrue(r.out().contains("restored " + knob), r.out());
+            assertEquals(guard.original(), k.thp().read(), "every knob as found");
+            Result again = MainTest.run("restore", "--state", state.toString());
+            assertTrue(again.out().startsWith("nothing to restore"), again.out());
+        } finally {
+            deleteTree(state.getParent()); // the state file and the enforcer's lock file
+        }
+    }
+
     @Test
     void runPublishesToThePinnedMapAndMapDumpsAndClearsIt() throws Exception {
         assumeTrue(bpffs != null, "bpffs could not be mounted");

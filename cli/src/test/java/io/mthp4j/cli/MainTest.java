@@ -47,6 +47,20 @@ class MainTest {
     }
 
     @Test
+    void hostEnforcementOptionsAreChecked() {
+        assertTrue(run("run", "-r", "/", "-p", "mthp-ext", "--enforce", "elsewhere").oneErrorLine().contains("map or host"));
+        assertTrue(run("run", "-r", "/", "-p", "headroom", "--enforce", "host", "--dry-run").oneErrorLine()
+                .contains("choose one"));
+        assertTrue(run("run", "-r", "/", "-p", "mthp-ext", "--state", "/tmp/x").oneErrorLine()
+                .contains("belong to --enforce host"));
+        assertTrue(run("run", "-r", "/", "-p", "headroom", "--headroom", "70,80", "-n").oneErrorLine()
+                .contains("0 < LOW <= HIGH <= 100"));
+        Result help = run("restore", "--help");
+        assertEquals(ExitCode.OK, help.code());
+        assertTrue(help.out().contains("--state FILE"), help.out());
+    }
+
+    @Test
     void helpAndVersion() {
         for (String[] args : new String[][] {{"--help"}, {"-h"}, {"help"}}) {
             Result r = run(args);
@@ -76,7 +90,7 @@ class MainTest {
     void unknownCommandsAndOptions() {
         Result r = run("simulat");
         assertEquals(ExitCode.USAGE, r.code());
-        assertEquals("mthp4j: unknown command 'simulat'; the commands are: simulate, probe, status, run, map (see 'mthp4j --help')",
+        assertEquals("mthp4j: unknown command 'simulat'; the commands are: simulate, probe, status, run, map, restore (see 'mthp4j --help')",
                 r.oneErrorLine());
         r = run("--frobnicate");
         assertEquals(ExitCode.USAGE, r.code());
