@@ -139,12 +139,12 @@ public final class PolicyController implements AutoCloseable {
         try {
             scan();
         } finally {
+            scans.incrementAndGet(); // counted when done, so a reader who sees it also sees what it published
             scanLock.unlock();
         }
     }
 
     private void scan() {
-        scans.incrementAndGet();
         long now = backend.bootTimeNanos();
         CgroupTree tree = backend.cgroups();
         List<CgroupRef> cgroups;
