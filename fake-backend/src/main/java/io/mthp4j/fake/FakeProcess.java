@@ -71,6 +71,7 @@ public final class FakeProcess implements ThpProcess {
         return pid;
     }
 
+    @Override
     public CgroupRef cgroup() {
         return cgroup;
     }
@@ -561,6 +562,14 @@ public final class FakeProcess implements ThpProcess {
     public long rssShmemBytes() {
         synchronized (kernel.lock) {
             return rssShmem << kernel.geometry().pageShift();
+        }
+    }
+
+    /** {@code RssAnon + RssShmem}, as {@code /proc/<pid>/status} shows them. */
+    @Override
+    public long anonShmemBytes() {
+        synchronized (kernel.lock) {
+            return (rssAnon + rssShmem) << kernel.geometry().pageShift();
         }
     }
 

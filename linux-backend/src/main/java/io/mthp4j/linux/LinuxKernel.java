@@ -26,7 +26,7 @@ public final class LinuxKernel implements KernelBackend, AutoCloseable {
     private final LinuxThpSysfs thp;
     private final LinuxCgroups cgroups;
     private final LinuxPsi psi;
-    private final LinuxProcess self = new LinuxProcess();
+    private final LinuxProcess self;
     private final Path policyPin;
     private final int policyCapacity;
     private LinuxDecisionSink sink;
@@ -37,6 +37,7 @@ public final class LinuxKernel implements KernelBackend, AutoCloseable {
         this.thp = new LinuxThpSysfs(b.thpRoot, geometry);
         this.cgroups = LinuxCgroups.detect(b.v1Hierarchical ? LinuxCgroups.V1Stats.HIERARCHICAL : LinuxCgroups.V1Stats.LOCAL);
         this.psi = new LinuxPsi(cgroups, Capabilities.hasCapability(Capabilities.CAP_SYS_RESOURCE));
+        this.self = new LinuxProcess(cgroups);
         this.policyPin = b.policyPin;
         this.policyCapacity = b.policyCapacity;
     }
