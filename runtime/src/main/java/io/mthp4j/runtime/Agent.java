@@ -50,7 +50,12 @@ public final class Agent {
             registration = Mthp.builder(spec.get()).register();
             return spec.get().toString();
         } catch (RuntimeException e) {
-            LOG.error("mthp4j agent: not started, the service runs without a THP policy: {}", e.getMessage());
+            String line = "mthp4j agent: not started, the service runs without a THP policy: " + e.getMessage();
+            if (LoggerFactory.getILoggerFactory() instanceof org.slf4j.helpers.NOPLoggerFactory) {
+                System.err.println("ERROR " + line); // no SLF4J binding in the service: the error must still be seen
+            } else {
+                LOG.error(line);
+            }
             return "error: " + e.getMessage();
         }
     }

@@ -82,8 +82,9 @@ public record JvmReport(List<Finding> findings) {
             heapReason = "-XX:+UseTransparentHugePages with enabled=" + top + ": the JVM does not madvise (it only does with"
                     + " madvise); the heap gets what unadvised memory gets";
         } else if (heap != 0) {
-            heapReason = "without -XX:+UseTransparentHugePages, but the host gives unadvised memory THP (enabled=" + top
-                    + " or a per-size 'always'): so does the heap, and every other anonymous mapping";
+            heapReason = "without -XX:+UseTransparentHugePages, but the host gives unadvised memory " + Orders.format(heap, page)
+                    + (settings.enabled() == ThpEnabled.ALWAYS ? " (enabled=always)" : " (per-size enabled=always)")
+                    + ": so does the heap, and every other anonymous mapping";
         } else {
             heapReason = "-XX:-UseTransparentHugePages and enabled=" + top + ": nothing advises the heap; start with"
                     + " -XX:+UseTransparentHugePages to get THP for it";

@@ -305,6 +305,9 @@ final class SelfEnforcer implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
+                if (isClosed()) {
+                    return; // close() closed the trigger under the wait
+                }
                 synchronized (this) {
                     errors++;
                 }

@@ -77,7 +77,7 @@ class JvmReportTest {
         assertTrue(s.gets());
         assertTrue(s.reason().contains("JDK-8303215") && s.reason().contains("JDK-8312182: no fix"), s.reason());
         assertTrue(s.reason().contains("caps a stack's folios at 1M (removes 2M)"), s.reason());
-        assertTrue(heap(big).reason().contains("without -XX:+UseTransparentHugePages, but the host gives unadvised memory THP"));
+        assertTrue(heap(big).reason().contains("without -XX:+UseTransparentHugePages, but the host gives unadvised memory 2M (enabled=always)"), heap(big).reason());
         JvmReport fixed = JvmReport.assess(flags(false, false, 1024, true), always, ProcessThpMode.NONE, Enforcement.IN_PROCESS);
         assertTrue(fixed.about("thread stacks").reason().contains("keeps a guard page"), fixed.about("thread stacks").reason());
         assertFalse(fixed.about("thread stacks").reason().contains("JDK-8303215"));
