@@ -225,7 +225,8 @@ public final class Mthp {
                         controller.start();
                     }
                 }
-                return new Registration(key, how, process, enforcer, controller, process.cgroup(), report, hooks);
+                Registration r = new Registration(key, how, process, enforcer, controller, process.cgroup(), report, hooks);
+                return backend == null && k instanceof LinuxKernel opened ? r.owning(opened) : r;
             } catch (RuntimeException | Error e) {
                 if (enforcer != null) {
                     enforcer.close();

@@ -30,6 +30,7 @@ public final class Registration implements AutoCloseable {
     private final JvmReport report;
     private final ShutdownHooks hooks;
     private final Thread hook;
+    private AutoCloseable owned;
     private boolean closed;
 
     Registration(Object key, Enforcement enforcement, ThpProcess process, SelfEnforcer enforcer, PolicyController controller,
@@ -139,6 +140,12 @@ public final class Registration implements AutoCloseable {
         }
     }
 
+    /** Something the registration opened for itself (the LinuxKernel), closed last. */
+    Registration owning(AutoCloseable resource) {
+        owned = resource;
+        return this;
+    }
+
     SelfEnforcer enforcer() {
         return enforcer;
     }
@@ -176,6 +183,17 @@ public final class Registration implements AutoCloseable {
                 hooks.remove(hook);
             }
             unclaim(key);
+            closeOwned();
+        }
+    }
+
+    private void closeOwned() {
+        if (owned != null) {
+            try {
+                owned.close();
+            } catch (Exception e) {
+                LOG.debug("closing {} failed: {}", owned, e.getMessage());
+            }
         }
     }
 

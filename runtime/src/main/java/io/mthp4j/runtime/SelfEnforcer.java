@@ -159,11 +159,14 @@ final class SelfEnforcer implements AutoCloseable {
             return;
         }
         long delta = lastStallMicros < 0 ? 0 : Math.max(0, stall - lastStallMicros);
-        String reason = reason(table, delta, memory, lastStallMicros < 0);
+        boolean first = lastStallMicros < 0;
         lastStallMicros = stall;
         checks++;
         ProcessThpMode target = table == null ? original : ModeChoice.choose(table, original);
-        apply(target, table == null || ModeChoice.rangesHuge(table), reason);
+        boolean huge = table == null || ModeChoice.rangesHuge(table);
+        if (target != mode || huge != rangesHuge) { // the reason is only built for a change
+            apply(target, huge, reason(table, delta, memory, first));
+        }
     }
 
     private long readFullStall() {
