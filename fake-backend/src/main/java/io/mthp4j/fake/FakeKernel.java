@@ -17,6 +17,7 @@ import io.mthp4j.core.kernel.KernelBackend;
 import io.mthp4j.core.kernel.Pressure;
 import io.mthp4j.core.kernel.Psi;
 import io.mthp4j.core.kernel.PsiTrigger;
+import io.mthp4j.core.kernel.ThpSysfs;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -105,7 +106,11 @@ public final class FakeKernel implements KernelBackend {
     }
 
     @Override
-    public FakeThpSysfs thp() {
+    public ThpSysfs thp() {
+        return sysfs;
+    }
+
+    FakeThpSysfs sysfs() {
         return sysfs;
     }
 
@@ -517,6 +522,7 @@ public final class FakeKernel implements KernelBackend {
     /** The gate a process's faults use: the process or global hook, then its cgroup's hook (§14.8, §15.2). */
     void rebuildGate(FakeProcess p) {
         MthpPolicy first = p.processPolicy != null ? p.processPolicy : global != null ? global.asPolicy() : null;
+        p.bpfThpFaultEnter = first != null; // a kernel running BPF-THP has the series' patch 04 [inferred choice]
         Cgroups.Node node = cgroups.byPath.get(p.cgroup().path());
         MthpPolicy second = node != null && node.mthpOps != null ? node.mthpOps.asPolicy() : null;
         MthpPolicy policy = first == null ? second : second == null ? first

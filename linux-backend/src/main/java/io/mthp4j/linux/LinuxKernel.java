@@ -108,22 +108,38 @@ public final class LinuxKernel implements KernelBackend, AutoCloseable {
     }
 
     @Override
-    public LinuxThpSysfs thp() {
+    public io.mthp4j.core.kernel.ThpSysfs thp() {
         return thp;
     }
 
     @Override
-    public LinuxCgroups cgroups() {
+    public io.mthp4j.core.kernel.CgroupTree cgroups() {
         return cgroups;
     }
 
     @Override
-    public LinuxPsi psi() {
+    public io.mthp4j.core.kernel.Psi psi() {
         return psi;
     }
 
     @Override
-    public LinuxProcess currentProcess() {
+    public io.mthp4j.core.kernel.ThpProcess currentProcess() {
+        return self;
+    }
+
+    LinuxThpSysfs linuxThp() {
+        return thp;
+    }
+
+    LinuxCgroups linuxCgroups() {
+        return cgroups;
+    }
+
+    LinuxPsi linuxPsi() {
+        return psi;
+    }
+
+    LinuxProcess self() {
         return self;
     }
 

@@ -44,8 +44,8 @@ class LinuxKernelTest {
             assertTrue(c.prctlExceptAdvised(), report);
             assertTrue(c.madvCollapse(), report);
         }
-        assertEquals(kernel.cgroups().memoryOnV2() ? Capabilities.MemoryController.CGROUP_V2
-                : kernel.cgroups().v1MemoryRoot() != null ? Capabilities.MemoryController.CGROUP_V1 : Capabilities.MemoryController.NONE,
+        assertEquals(kernel.linuxCgroups().memoryOnV2() ? Capabilities.MemoryController.CGROUP_V2
+                : kernel.linuxCgroups().v1MemoryRoot() != null ? Capabilities.MemoryController.CGROUP_V1 : Capabilities.MemoryController.NONE,
                 c.memoryController());
     }
 

@@ -229,8 +229,11 @@ public final class PolicyController implements AutoCloseable {
         LOG.debug("cgroup {} forgotten", t == null ? Long.toString(id) : t.cgroup().toString());
     }
 
-    /** A decision in the words of the sample's debug line: {@code order=9}, {@code order=0} for base pages. */
-    static String describe(DecisionTable t) {
+    /**
+     * A decision in the words of the sample's debug line: {@code order=9}, {@code order=0} for base pages, or
+     * the fault, khugepaged and collapse orders where they differ; {@code no opinion} for null.
+     */
+    public static String describe(DecisionTable t) {
         if (t == null) {
             return "no opinion";
         }
@@ -284,6 +287,9 @@ public final class PolicyController implements AutoCloseable {
             } catch (InterruptedException e) {
                 break;
             } catch (RuntimeException e) {
+                if (!running) {
+                    break; // stop() closed the trigger under the wait: not a failure
+                }
                 errors.incrementAndGet();
                 LOG.warn("waiting for PSI events on {} failed ({}); scanning every {} ms without the trigger from now on",
                         root, e.getMessage(), timeout.toMillis());
