@@ -23,6 +23,7 @@ public final class Main {
         add(new StatusCommand());
         add(new RunCommand());
         add(new MapCommand());
+        add(new LaunchCommand());
     }
 
     private void add(Command c) {

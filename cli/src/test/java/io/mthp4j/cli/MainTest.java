@@ -76,7 +76,7 @@ class MainTest {
     void unknownCommandsAndOptions() {
         Result r = run("simulat");
         assertEquals(ExitCode.USAGE, r.code());
-        assertEquals("mthp4j: unknown command 'simulat'; the commands are: simulate, probe, status, run, map (see 'mthp4j --help')",
+        assertEquals("mthp4j: unknown command 'simulat'; the commands are: simulate, probe, status, run, map, launch (see 'mthp4j --help')",
                 r.oneErrorLine());
         r = run("--frobnicate");
         assertEquals(ExitCode.USAGE, r.code());

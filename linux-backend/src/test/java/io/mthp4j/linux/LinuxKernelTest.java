@@ -137,6 +137,6 @@ class LinuxKernelTest {
     void ownCgroupIsTheV2LineOfProcSelfCgroup() throws Exception {
         String line = Files.readAllLines(Path.of("/proc/self/cgroup")).stream().filter(l -> l.startsWith("0::")).findFirst().orElseThrow();
         assertEquals(line.substring(3), kernel.currentProcess().cgroup().path());
-        assertEquals(kernel.cgroups().at(line.substring(3)), kernel.currentProcess().cgroup());
+        assertEquals(kernel.linuxCgroups().at(line.substring(3)), kernel.currentProcess().cgroup());
     }
 }

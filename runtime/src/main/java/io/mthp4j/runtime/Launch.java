@@ -17,10 +17,10 @@ import java.util.Objects;
  *   java -cp ... io.mthp4j.runtime.Launch madvise java -jar service.jar
  * </pre>
  *
- * As a main class it is the dedicated launcher: it sets its own mode, starts the command with the same standard
- * streams, waits for it, forwards SIGTERM/SIGINT to it (JVM shutdown) and exits with its status. {@link #start}
- * does the same from inside a JVM that keeps running: it sets this JVM's mode for the instant of the fork and
- * restores it, so memory other threads fault in that instant follows the child's mode.
+ * As a main class (and {@code mthp4j launch}) it starts the command with the same standard streams, waits for it,
+ * forwards SIGTERM/SIGINT to it (JVM shutdown) and exits with its status. Either way, and with {@link #start} from
+ * a JVM that keeps running, the JVM's own mode is set for the instant of the fork and restored right after, so
+ * memory other threads fault in that instant follows the child's mode.
  */
 public final class Launch {
 
@@ -43,29 +43,37 @@ public final class Launch {
             return;
         }
         List<String> command = Arrays.asList(args).subList(1, args.length);
-        Process child;
         try {
-            mode.apply(LinuxKernel.open().currentProcess()); // dedicated launcher: its own mode, inherited by the child
-            child = new ProcessBuilder(command).inheritIO().start();
+            System.exit(run(mode, command));
         } catch (IOException | RuntimeException e) {
             System.err.println("mthp4j launch: could not start " + String.join(" ", command) + ": " + e.getMessage());
             System.exit(127);
-            return;
         }
-        Process started = child;
+    }
+
+    /**
+     * Runs {@code command} in {@code mode} with this JVM's standard streams, forwarding JVM shutdown (SIGTERM,
+     * SIGINT) to it, and returns its exit status. This JVM's own mode is set for the fork only.
+     *
+     * @throws IOException if the command cannot be started
+     */
+    public static int run(MemoryThp mode, List<String> command) throws IOException, InterruptedException {
+        Process child = start(mode, new ProcessBuilder(command).inheritIO());
         Thread forward = new Thread(() -> {
-            if (started.isAlive()) {
-                started.destroy();
+            if (child.isAlive()) {
+                child.destroy();
             }
         }, "mthp4j-launch-forward");
         Runtime.getRuntime().addShutdownHook(forward);
-        int status = child.waitFor();
         try {
-            Runtime.getRuntime().removeShutdownHook(forward);
-        } catch (IllegalStateException shuttingDown) {
-            // the hook runs
+            return child.waitFor();
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(forward);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs
+            }
         }
-        System.exit(status);
     }
 
     /**
