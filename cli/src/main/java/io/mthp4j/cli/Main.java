@@ -24,6 +24,7 @@ public final class Main {
         add(new RunCommand());
         add(new MapCommand());
         add(new RestoreCommand());
+        add(new LaunchCommand());
     }
 
     private void add(Command c) {

@@ -90,7 +90,7 @@ class MainTest {
     void unknownCommandsAndOptions() {
         Result r = run("simulat");
         assertEquals(ExitCode.USAGE, r.code());
-        assertEquals("mthp4j: unknown command 'simulat'; the commands are: simulate, probe, status, run, map, restore (see 'mthp4j --help')",
+        assertEquals("mthp4j: unknown command 'simulat'; the commands are: simulate, probe, status, run, map, restore, launch (see 'mthp4j --help')",
                 r.oneErrorLine());
         r = run("--frobnicate");
         assertEquals(ExitCode.USAGE, r.code());

@@ -76,6 +76,7 @@ public final class FakeProcess implements ThpProcess {
         return pid;
     }
 
+    @Override
     public CgroupRef cgroup() {
         return cgroup;
     }
@@ -566,6 +567,14 @@ public final class FakeProcess implements ThpProcess {
     public long rssShmemBytes() {
         synchronized (kernel.lock) {
             return rssShmem << kernel.geometry().pageShift();
+        }
+    }
+
+    /** {@code RssAnon + RssShmem}, as {@code /proc/<pid>/status} shows them. */
+    @Override
+    public long anonShmemBytes() {
+        synchronized (kernel.lock) {
+            return (rssAnon + rssShmem) << kernel.geometry().pageShift();
         }
     }
 

@@ -27,7 +27,7 @@ public final class LinuxKernel implements KernelBackend, AutoCloseable {
     private final LinuxCgroups cgroups;
     private final LinuxPsi psi;
     private final LinuxHeadroom headroom;
-    private final LinuxProcess self = new LinuxProcess();
+    private final LinuxProcess self;
     private final Path policyPin;
     private final int policyCapacity;
     private LinuxDecisionSink sink;
@@ -39,6 +39,7 @@ public final class LinuxKernel implements KernelBackend, AutoCloseable {
         this.cgroups = LinuxCgroups.detect(b.v1Hierarchical ? LinuxCgroups.V1Stats.HIERARCHICAL : LinuxCgroups.V1Stats.LOCAL);
         this.psi = new LinuxPsi(cgroups, Capabilities.hasCapability(Capabilities.CAP_SYS_RESOURCE));
         this.headroom = new LinuxHeadroom(cgroups, b.headroomPollInterval);
+        this.self = new LinuxProcess(cgroups);
         this.policyPin = b.policyPin;
         this.policyCapacity = b.policyCapacity;
     }
