@@ -123,6 +123,15 @@ final class SelfEnforcer implements AutoCloseable {
 
     // ---- one check ----
 
+    /** The own cgroup's headroom, or "not read" when the backend cannot say (the policy then ignores it). */
+    private io.mthp4j.core.kernel.Headroom readHeadroom() {
+        try {
+            return backend.headroom().sample(own);
+        } catch (KernelException e) {
+            return CgroupSample.NOT_READ;
+        }
+    }
+
     /** Reads pressure and memory, asks the policy, applies the answer. Thread-safe. */
     synchronized void checkOnce() {
         if (closed) {
@@ -152,7 +161,11 @@ final class SelfEnforcer implements AutoCloseable {
         }
         DecisionTable table;
         try {
-            table = policy.decide(new CgroupSample(own, 0, true, stall, memory));
+            CgroupSample sample = new CgroupSample(own, 0, true, stall, memory);
+            if (policy.headroomShares().length > 0) {
+                sample = sample.withHeadroom(readHeadroom()); // issue 9: usage against the own cgroup's hard limit
+            }
+            table = policy.decide(sample);
         } catch (RuntimeException e) {
             errors++;
             LOG.error("policy {} failed; the process keeps {}", policy, ModeChoice.describe(mode), e);

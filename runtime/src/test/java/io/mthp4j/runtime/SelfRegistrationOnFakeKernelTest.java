@@ -133,6 +133,27 @@ class SelfRegistrationOnFakeKernelTest {
     }
 
     @Test
+    @DisplayName("the headroom policy: base pages once the own cgroup passes 80% of memory.max, before any stall")
+    void headroomOfTheOwnCgroup() {
+        kernel.writeFile("/sys/fs/cgroup/svc/memory.high", "max");
+        kernel.writeFile("/sys/fs/cgroup/svc/memory.max", "64M");
+        Registration r = register(io.mthp4j.core.policy.HeadroomPolicy.builder(kernel.geometry()).build());
+        r.checkNow();
+        assertEquals(ProcessThpMode.NONE, self.thpMode());
+        long a = self.mmapAnonymous(56 * M);
+        self.madvise(a, 56 * M, io.mthp4j.api.Madvice.NOHUGEPAGE);
+        self.write(a, 54 * M); // 84% of the limit, no reclaim and no stall needed
+        assertEquals(0, kernel.cgroups().pressure(svc).full().totalMicros());
+        r.checkNow();
+        assertEquals(ProcessThpMode.DISABLED, self.thpMode(), "over 80% of memory.max");
+        self.munmap(a, 56 * M);
+        for (int i = 0; i < 3; i++) {
+            r.checkNow(); // three quiet scans below 70%
+        }
+        assertEquals(ProcessThpMode.NONE, self.thpMode(), "back after the quiet scans");
+    }
+
+    @Test
     @DisplayName("told ranges get MADV_NOHUGEPAGE under pressure and MADV_HUGEPAGE back after, and at close")
     void toldRangesFollow() {
         Registration r = register(mthpExt());
