@@ -7,6 +7,7 @@ import io.mthp4j.core.controller.PolicyController;
 import io.mthp4j.core.kernel.CgroupTree;
 import io.mthp4j.core.kernel.DecisionSink;
 import io.mthp4j.core.kernel.KernelBackend;
+import io.mthp4j.core.kernel.MemoryHeadroom;
 import io.mthp4j.core.kernel.Psi;
 import io.mthp4j.core.kernel.PsiTrigger;
 import io.mthp4j.core.kernel.ThpProcess;
@@ -51,9 +52,16 @@ final class EventLatency {
     private EventLatency() {
     }
 
+    /** The default pressure model with 4 GiB of swap and a reclaim cost that makes 32 MiB over the limit a stall. */
+    private static FakeKernelConfig.PressureModel pressureModel() {
+        FakeKernelConfig.PressureModel d = FakeKernelConfig.PressureModel.DEFAULT;
+        return new FakeKernelConfig.PressureModel(4L << 30, RECLAIM_NANOS_PER_PAGE, d.swapInNanosPerPage(),
+                d.reclaimBatchPages(), d.hz(), d.mthpSwapIn());
+    }
+
     static Result run() throws InterruptedException {
         FakeKernel kernel = FakeKernel.create(FakeKernelConfig.x86_64().toBuilder()
-                .pressure(new FakeKernelConfig.PressureModel(4L << 30, RECLAIM_NANOS_PER_PAGE, 20_000, 32, 250)).build());
+                .pressure(pressureModel()).build());
         ScanBench.tree(kernel, OTHERS, 10);
         CgroupRef load = kernel.cgroups().mkdir("/load");
         kernel.writeFile("/sys/fs/cgroup/load/memory.high", "16M");
@@ -181,6 +189,11 @@ final class EventLatency {
         @Override
         public ThpProcess currentProcess() {
             return kernel.currentProcess();
+        }
+
+        @Override
+        public MemoryHeadroom headroom() {
+            return kernel.headroom();
         }
 
         @Override

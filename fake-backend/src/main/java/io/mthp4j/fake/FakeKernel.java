@@ -17,6 +17,7 @@ import io.mthp4j.core.kernel.KernelBackend;
 import io.mthp4j.core.kernel.Pressure;
 import io.mthp4j.core.kernel.Psi;
 import io.mthp4j.core.kernel.PsiTrigger;
+import io.mthp4j.core.kernel.ThpSysfs;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -53,6 +54,7 @@ public final class FakeKernel implements KernelBackend {
     private final MemoryManager memory;
     private final Shmem shmem;
     private final PsiSystem psi;
+    private final FakeHeadroom headroom = new FakeHeadroom(this);
     private final Map<Integer, FakeProcess> processes = new ConcurrentHashMap<>();
     private final AtomicInteger nextPid = new AtomicInteger(100);
     private final FakeProcess current;
@@ -105,7 +107,11 @@ public final class FakeKernel implements KernelBackend {
     }
 
     @Override
-    public FakeThpSysfs thp() {
+    public ThpSysfs thp() {
+        return sysfs;
+    }
+
+    FakeThpSysfs sysfs() {
         return sysfs;
     }
 
@@ -119,6 +125,12 @@ public final class FakeKernel implements KernelBackend {
         return psi::register;
     }
 
+
+    /** Usage against memory.max / memory.high (MemTotal for the root), watched on every charge change. */
+    @Override
+    public io.mthp4j.core.kernel.MemoryHeadroom headroom() {
+        return headroom;
+    }
 
     @Override
     public FakeProcess currentProcess() {
@@ -517,6 +529,7 @@ public final class FakeKernel implements KernelBackend {
     /** The gate a process's faults use: the process or global hook, then its cgroup's hook (§14.8, §15.2). */
     void rebuildGate(FakeProcess p) {
         MthpPolicy first = p.processPolicy != null ? p.processPolicy : global != null ? global.asPolicy() : null;
+        p.bpfThpFaultEnter = first != null; // a kernel running BPF-THP has the series' patch 04 [inferred choice]
         Cgroups.Node node = cgroups.byPath.get(p.cgroup().path());
         MthpPolicy second = node != null && node.mthpOps != null ? node.mthpOps.asPolicy() : null;
         MthpPolicy policy = first == null ? second : second == null ? first
@@ -751,10 +764,12 @@ public final class FakeKernel implements KernelBackend {
                         if (node.memcg.charged > node.memcg.high) {
                             memory.reclaim(null, node.memcg, node.memcg.charged - node.memcg.high);
                         }
+                        node.memcg.notifyWatches();
                     }
                     case "memory.max" -> {
                         node.memcg.max = parseLimit(op, path, value);
                         shrinkToMax(node.memcg);
+                        node.memcg.notifyWatches();
                     }
                     case "memory.pressure" -> psi.registerFromFile(node, path, value);
                     default -> throw new KernelException(op, path, Errno.EACCES, "not writable in the fake cgroup");

@@ -28,12 +28,15 @@ public record FakeKernelConfig(PageGeometry geometry, long totalMemoryBytes, Thp
      * @param swapInNanosPerPage   stall charged per page swapped in (a refault of the working set)
      * @param reclaimBatchPages    pages reclaimed per round at least (SWAP_CLUSTER_MAX is 32)
      * @param hz                   CONFIG_HZ, for the memory.high throttling penalty in jiffies
+     * @param mthpSwapIn           whether swap-in may bring back mTHP folios whole (alloc_swap_folio): true for a
+     *                             synchronous swap device such as zram while zswap has never been enabled, as on
+     *                             our machines' pressure set-up; false for a swap file (readahead, base pages)
      */
     public record PressureModel(long swapBytes, long reclaimNanosPerPage, long swapInNanosPerPage,
-                                long reclaimBatchPages, int hz) {
+                                long reclaimBatchPages, int hz, boolean mthpSwapIn) {
 
-        /** No swap; 2 us per reclaimed page, 20 us per swapped-in page; batches of 32; HZ 250 (Debian). */
-        public static final PressureModel DEFAULT = new PressureModel(0, 2_000, 20_000, 32, 250);
+        /** No swap; 2 us per reclaimed page, 20 us per swapped-in page; batches of 32; HZ 250 (Debian); zram. */
+        public static final PressureModel DEFAULT = new PressureModel(0, 2_000, 20_000, 32, 250, true);
 
         public PressureModel {
             if (swapBytes < 0 || reclaimNanosPerPage < 0 || swapInNanosPerPage < 0) {
@@ -47,7 +50,11 @@ public record FakeKernelConfig(PageGeometry geometry, long totalMemoryBytes, Thp
         }
 
         public PressureModel withSwapBytes(long value) {
-            return new PressureModel(value, reclaimNanosPerPage, swapInNanosPerPage, reclaimBatchPages, hz);
+            return new PressureModel(value, reclaimNanosPerPage, swapInNanosPerPage, reclaimBatchPages, hz, mthpSwapIn);
+        }
+
+        public PressureModel withMthpSwapIn(boolean value) {
+            return new PressureModel(swapBytes, reclaimNanosPerPage, swapInNanosPerPage, reclaimBatchPages, hz, value);
         }
     }
 

@@ -50,6 +50,11 @@ public final class FakeProcess implements ThpProcess {
     Memcg memcg;
     OrderGate gate;
     boolean khugepagedRegistered;
+    /**
+     * Whether faults enter khugepaged as BPF-THP patch 04 does (§14.5): set while a BPF-THP policy (global or
+     * per process) applies to this process; otherwise mainline 6.18's place, the PMD fault path (§5.2).
+     */
+    boolean bpfThpFaultEnter;
     long rssAnon;
     long rssShmem;
     long swapPages;
@@ -71,6 +76,7 @@ public final class FakeProcess implements ThpProcess {
         return pid;
     }
 
+    @Override
     public CgroupRef cgroup() {
         return cgroup;
     }
@@ -561,6 +567,14 @@ public final class FakeProcess implements ThpProcess {
     public long rssShmemBytes() {
         synchronized (kernel.lock) {
             return rssShmem << kernel.geometry().pageShift();
+        }
+    }
+
+    /** {@code RssAnon + RssShmem}, as {@code /proc/<pid>/status} shows them. */
+    @Override
+    public long anonShmemBytes() {
+        synchronized (kernel.lock) {
+            return (rssAnon + rssShmem) << kernel.geometry().pageShift();
         }
     }
 

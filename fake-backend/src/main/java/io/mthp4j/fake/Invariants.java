@@ -16,7 +16,7 @@ final class Invariants {
     static void check(FakeKernel kernel, MemoryManager mm, FakeKernel.Cgroups.Node root) {
         List<FakeProcess> procs = kernel.processes();
         long[] live = mm.liveAnonFolios(procs);
-        FakeThpSysfs sysfs = kernel.thp();
+        FakeThpSysfs sysfs = kernel.sysfs();
         for (long rest = kernel.geometry().allAnonOrders(); rest != 0; rest &= rest - 1) {
             int o = Long.numberOfTrailingZeros(rest);
             long gauge = sysfs.stat(o, FakeThpSysfs.NR_ANON);
@@ -90,7 +90,7 @@ final class Invariants {
                 if (p.vmaAtLocked(addr) == null) {
                     throw new AssertionError("pid " + p.pid() + ": page 0x" + Long.toHexString(addr) + " is mapped outside every VMA");
                 }
-                if (b == PmdTable.SWAP) {
+                if (PmdTable.swap(b)) {
                     swap++;
                 } else if (PmdTable.present(b)) {
                     if (t.shmem) {

@@ -31,6 +31,8 @@ final class Memcg {
     long pgmajfault;
     long pswpin;
     long pswpout;
+    /** Headroom watches on this memcg (issue 9), or null; notified on every charge change and limit write. */
+    java.util.List<FakeHeadroom.Watch> watches;
 
     static final int EVENT_HIGH = 1;
     static final int EVENT_MAX = 2;
@@ -66,6 +68,17 @@ final class Memcg {
     void charge(long pages) {
         for (Memcg m = this; m != null; m = m.parent) {
             m.charged += pages;
+        }
+        for (Memcg m = this; m != null; m = m.parent) {
+            m.notifyWatches();
+        }
+    }
+
+    void notifyWatches() {
+        if (watches != null) {
+            for (FakeHeadroom.Watch w : watches) {
+                w.changed();
+            }
         }
     }
 

@@ -73,7 +73,7 @@ final class MemoryManager {
         this.pmdOrder = geometry.pmdOrder();
         this.pmdShift = pageShift + pmdOrder;
         this.pmdPages = geometry.pmdPages();
-        this.sysfs = kernel.thp();
+        this.sysfs = kernel.sysfs();
         this.pressure = config.pressure();
         this.physical = new PhysicalMemory(geometry, config.totalMemoryBytes(), config.seed(), kernel.lock);
     }
@@ -150,6 +150,11 @@ final class MemoryManager {
                 t = new PmdTable(pmdIndex, false);
                 p.tables.put(pmdIndex, t);
             }
+            if (p.bpfThpFaultEnter) {
+                // BPF-THP patch 04 (§14.5): every anon fault on a none PMD enters khugepaged before the PAGEFAULT
+                // check and before anon_vma is prepared, so "no THP on faults, THP by khugepaged" registers the mm.
+                khugepagedEnter(p, vma);
+            }
             vma = p.ensureAnonVma(vma);
             // §5.1: a none PMD tries the PMD order first.
             if (p.gate.allowableOrder(settings(), p.mode, vma, TvaType.PAGEFAULT, pmdOrder)
@@ -196,8 +201,8 @@ final class MemoryManager {
             if (write) {
                 copyOnWrite(p, t, i);
             }
-        } else if (b == PmdTable.SWAP) {
-            swapIn(p, t, i);
+        } else if (PmdTable.swap(b)) {
+            swapIn(p, vma, t, addr, i);
         } else {
             t.pte[i] = (byte) (b | PmdTable.YOUNG);
             if (write && (b & PmdTable.SHARED) != 0 && !sharedReusable(t, i)) {
@@ -213,7 +218,9 @@ final class MemoryManager {
         if (!p.gate.suitableOrder(vma, haddr, pmdOrder)) {
             return FALLBACK;
         }
-        khugepagedEnter(p, vma);
+        if (!p.bpfThpFaultEnter) {
+            khugepagedEnter(p, vma); // mainline's place (§5.2); BPF-THP patch 04 moves it to the dispatcher
+        }
         if (!write && settings().useZeroPage()) {
             // The huge zero page: no allocation, no fault counters; thp_zero_page_alloc on first use.
             if (!hugeZeroPage) {
@@ -476,21 +483,75 @@ final class MemoryManager {
     // Swap-in
     // =====================================================================================================
 
-    /** do_swap_page: a base page, charged to the memcg that owned the swapped page (§5, swap-in at order 0). */
-    private void swapIn(FakeProcess p, PmdTable t, int i) {
+    /**
+     * do_swap_page. With {@code mthpSwapIn} (a synchronous swap device such as zram, and zswap never enabled),
+     * alloc_swap_folio tries the orders the gate allows for SWAP_PAGEFAULT whose aligned block is all swap entries
+     * from one swapped-out folio at least that large (can_swapin_thp: contiguous slots), highest first, with
+     * {@code swpin_fallback} / {@code swpin_fallback_charge} per failed order; otherwise, or when none fits, a
+     * base page. The folio is charged to the memcg that owned the swapped pages; every page read costs stall.
+     */
+    private void swapIn(FakeProcess p, VmaInfo vma, PmdTable t, long addr, int i) {
         Memcg owner = t.ownerOf(i) != null ? t.ownerOf(i) : p.memcg;
-        if (!allocOrder0(p, owner)) {
-            return;
+        int order = -1;
+        if (pressure.mthpSwapIn() && !vma.has(VmaFlag.UFFD_ARMED)) {
+            long cand = p.gate.allowableOrders(settings(), p.mode, vma, TvaType.SWAP_PAGEFAULT, Orders.bit(pmdOrder) - 1);
+            cand = p.gate.suitableOrders(vma, addr, cand);
+            int o = cand == 0 ? -1 : Orders.highest(cand);
+            while (cand != 0 && !swappedTogether(t, i & -(1 << o), 1 << o)) {
+                cand &= ~Orders.bit(o);
+                o = cand == 0 ? -1 : Orders.highest(cand);
+            }
+            while (cand != 0) {
+                if (physical.allocate(o)) {
+                    if (chargeLarge(p, vma, owner, o)) {
+                        order = o;
+                        break;
+                    }
+                    physical.free(1L << o);
+                    if (p.killed) {
+                        return;
+                    }
+                    sysfs.add(o, FakeThpSysfs.SWPIN_FALLBACK_CHARGE, 1);
+                }
+                sysfs.add(o, FakeThpSysfs.SWPIN_FALLBACK, 1);
+                cand &= ~Orders.bit(o);
+                o = cand == 0 ? -1 : Orders.highest(cand);
+            }
         }
-        dropSwapReference(owner);
-        owner.addSwapIo(1, 0);
+        if (order < 0) {
+            if (!allocOrder0(p, owner)) {
+                return;
+            }
+            order = 0;
+        }
+        int n = 1 << order;
+        int base = i & -n;
+        byte b = (byte) (PmdTable.PRESENT | PmdTable.YOUNG | order);
+        for (int j = base; j < base + n; j++) {
+            dropSwapReference(owner);
+            t.pte[j] = b;
+        }
+        t.setOwner(base, n, owner);
+        owner.addSwapIo(n, 0);
         owner.addFaults(0, 1);
-        vmstat.add(Vmstat.PSWPIN, 1);
+        vmstat.add(Vmstat.PSWPIN, n);
         vmstat.add(Vmstat.PGMAJFAULT, 1);
-        p.swapPages--;
-        t.pte[i] = (byte) (PmdTable.PRESENT | PmdTable.YOUNG);
-        newAnonFolio(p, owner, 0, false);
-        kernel.stall(p.memcg, pressure.swapInNanosPerPage());
+        sysfs.add(order, FakeThpSysfs.SWPIN, 1);
+        p.swapPages -= n;
+        newAnonFolio(p, owner, order, false);
+        kernel.stall(p.memcg, pressure.swapInNanosPerPage() * n);
+    }
+
+    /** can_swapin_thp in the model: all {@code n} PTEs from {@code from} are swap entries of one folio of order >= log2(n). */
+    private static boolean swappedTogether(PmdTable t, int from, int n) {
+        int order = Integer.numberOfTrailingZeros(n);
+        for (int j = from; j < from + n; j++) {
+            int b = t.pte[j];
+            if (!PmdTable.swap(b) || PmdTable.order(b) < order) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -566,7 +627,7 @@ final class MemoryManager {
                 t.pte[i++] = PmdTable.NONE;
                 continue;
             }
-            if (b == PmdTable.SWAP) {
+            if (PmdTable.swap(b)) {
                 dropSwapReference(t.ownerOf(i));
                 p.swapPages--;
                 t.pte[i++] = PmdTable.NONE;
@@ -602,7 +663,9 @@ final class MemoryManager {
                 markPartial(t, base, n, order);
                 deferred.add(new Deferred(p, t, base, order));
             }
-            i = stop;
+            // Not i = stop: pages refaulted in a hole of a partly unmapped folio lie inside its span and are
+            // other folios; this folio's own PTEs are NONE now, so the loop steps over them.
+            i++;
         }
     }
 
@@ -865,7 +928,7 @@ final class MemoryManager {
                     SharedFolio f = c.shared[j];
                     f.mapcount[j & ((1 << f.order) - 1)]++;
                     child.rssAnon++;
-                } else if (b == PmdTable.SWAP) {
+                } else if (PmdTable.swap(b)) {
                     // swap_duplicate: both processes refer to the same slot; no slot and no charge is added.
                     swapDuplicates++;
                     child.swapPages++;
@@ -1069,7 +1132,7 @@ final class MemoryManager {
             int c = t.pte[j];
             if (PmdTable.exclusiveOf(c, order)) {
                 partial |= (c & PmdTable.PARTIAL) != 0;
-                t.pte[j] = PmdTable.SWAP;
+                t.pte[j] = (byte) (PmdTable.SWAP | order);
             }
         }
         swapUsed += mapped;
@@ -1243,7 +1306,7 @@ final class MemoryManager {
         boolean writable = false;
         for (int i = 0; i < pmdPages; i++) {
             int b = t.pte[i];
-            if (b == PmdTable.SWAP) {
+            if (PmdTable.swap(b)) {
                 unmapped++;
                 if (khugepaged && unmapped > k.maxPtesSwap()) {
                     vmstat.add(Vmstat.THP_SCAN_EXCEED_SWAP_PTE, 1);
@@ -1290,7 +1353,7 @@ final class MemoryManager {
         commitCharge(memcg, pmdPages);
         // Swap in what was swapped out (__collapse_huge_page_swapin), then drop the old pages.
         for (int i = 0; i < pmdPages; i++) {
-            if (t.pte[i] == PmdTable.SWAP) {
+            if (PmdTable.swap(t.pte[i])) {
                 vmstat.add(Vmstat.PSWPIN, 1);
                 vmstat.add(Vmstat.PGMAJFAULT, 1);
             }
@@ -1421,7 +1484,7 @@ final class MemoryManager {
 
     boolean swapAt(FakeProcess p, long addr) {
         PmdTable t = p.tables.get(addr >>> pmdShift);
-        return t != null && t.pte != null && t.pte[(int) ((addr >>> pageShift) & (pmdPages - 1))] == PmdTable.SWAP;
+        return t != null && t.pte != null && PmdTable.swap(t.pte[(int) ((addr >>> pageShift) & (pmdPages - 1))]);
     }
 
     private static boolean allMappedOnce(SharedFolio f) {

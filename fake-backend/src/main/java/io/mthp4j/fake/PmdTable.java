@@ -15,7 +15,11 @@ final class PmdTable {
 
     static final byte NONE = 0;
     static final byte ZERO = 1;
-    static final byte SWAP = 2;
+    /**
+     * A swap entry: {@code SWAP | order}, where order is that of the folio it was swapped out from (its slots are
+     * contiguous, which is what mTHP swap-in needs, kernel-semantics.md §12).
+     */
+    static final byte SWAP = 0x40;
     static final int PRESENT = 0x80;
     static final int SHARED = 0x40;
     /** On every mapped PTE of an exclusive folio that is partially mapped and queued for deferred split. */
@@ -57,6 +61,11 @@ final class PmdTable {
 
     static int order(int b) {
         return b & ORDER;
+    }
+
+    /** Whether PTE value {@code b} is a swap entry. */
+    static boolean swap(int b) {
+        return (b & (PRESENT | SWAP)) == SWAP;
     }
 
     /** Whether PTE value {@code b} maps a page of an exclusive folio of {@code order}. */

@@ -113,7 +113,7 @@ final class Shmem {
                 if (owner.overMaxWith(1L << o) == null) {
                     mm.commitChargeFor(owner, 1L << o);
                     add(file, index & -(1L << o), o, owner);
-                    kernel.thp().add(o, FakeThpSysfs.SHMEM_ALLOC, 1);
+                    kernel.sysfs().add(o, FakeThpSysfs.SHMEM_ALLOC, 1);
                     if (o == pmdOrder) {
                         mm.vmstat.add(Vmstat.THP_FILE_ALLOC, 1);
                     }
@@ -121,12 +121,12 @@ final class Shmem {
                 }
                 mm.physical.free(1L << o);
                 owner.overMaxWith(1L << o).event(Memcg.EVENT_MAX);
-                kernel.thp().add(o, FakeThpSysfs.SHMEM_FALLBACK_CHARGE, 1);
+                kernel.sysfs().add(o, FakeThpSysfs.SHMEM_FALLBACK_CHARGE, 1);
                 if (o == pmdOrder) {
                     mm.vmstat.add(Vmstat.THP_FILE_FALLBACK_CHARGE, 1);
                 }
             }
-            kernel.thp().add(o, FakeThpSysfs.SHMEM_FALLBACK, 1);
+            kernel.sysfs().add(o, FakeThpSysfs.SHMEM_FALLBACK, 1);
             if (o == pmdOrder) {
                 mm.vmstat.add(Vmstat.THP_FILE_FALLBACK, 1);
             }

@@ -3,6 +3,7 @@ package io.mthp4j.fake;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mthp4j.api.CgroupRef;
 import io.mthp4j.api.Errno;
@@ -10,6 +11,8 @@ import io.mthp4j.api.KernelException;
 import io.mthp4j.api.Madvice;
 import io.mthp4j.api.MthpPolicy;
 import io.mthp4j.api.TvaType;
+import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
@@ -88,5 +91,39 @@ class AttachRulesTest {
             throw new IllegalStateException("boom");
         });
         assertEquals(pmd, fault(p));
+    }
+
+    /**
+     * BPF-THP v7's selftest {@code alloc_in_khugepaged} (§14.7) through patch 04 (§14.5): a policy that allows
+     * the PMD order only to khugepaged (and SMAPS) still gets the mm registered by its base-page faults, and
+     * khugepaged collapses; the hook sees KHUGEPAGED requests and allows them.
+     */
+    @Test
+    void aPolicyAllowingOnlyKhugepagedStillGetsTheMmCollapsed() {
+        int pmdOrder = kernel.geometry().pmdOrder();
+        AtomicInteger khugepagedAllowed = new AtomicInteger();
+        kernel.attachGlobal((vma, tva, orders) -> {
+            if (orders != 1L << pmdOrder) {
+                return 0;
+            }
+            boolean allow = tva == TvaType.KHUGEPAGED || tva == TvaType.SMAPS;
+            if (allow && tva == TvaType.KHUGEPAGED) {
+                khugepagedAllowed.incrementAndGet();
+            }
+            return allow ? orders : 0;
+        });
+        FakeProcess p = kernel.spawn(kernel.cgroups().root());
+        long len = 16 << 20;
+        long a = p.mmapAnonymous(len);
+        p.madvise(a, len, Madvice.HUGEPAGE);
+        assertFalse(p.registeredWithKhugepaged(), "no anon_vma yet: khugepaged_enter_vma refuses (§4.3 rule 10)");
+        p.write(a, len);
+        assertEquals(Map.of(4096L, len), p.census(a, len), "pf_alloc == 0: faults get base pages");
+        assertTrue(p.registeredWithKhugepaged(), "patch 04: a later none-PMD fault entered khugepaged");
+        long sleep = kernel.thp().read().khugepaged().scanSleepMillis();
+        kernel.clock().advance(Duration.ofMillis(2 * sleep));
+        assertEquals(Map.of(pmd, len), p.census(a, len), "khugepaged collapsed every PMD range");
+        assertTrue(khugepagedAllowed.get() > 0, "khugepaged_disallow == 0: it asked and was allowed");
+        kernel.checkInvariants();
     }
 }

@@ -24,9 +24,9 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /**
- * The controller on the fake kernel, with what the fake has today: the cgroup tree, PSI trigger validation, the
- * virtual clock, and the decision sink read by {@link FakeKernel#decisionPolicy()} through the order gate.
- * Scenarios that need faults, memcg charging and the pressure model come with the fake's memory model.
+ * The controller on the fake kernel: the cgroup tree, PSI trigger validation, the virtual clock, and the decision
+ * sink read by {@link FakeKernel#decisionPolicy()} through the order gate. The scenarios with real faults, memcg
+ * charging and the pressure model are in {@link ControllerScenariosTest}.
  */
 class ControllerOnFakeKernelTest {
 

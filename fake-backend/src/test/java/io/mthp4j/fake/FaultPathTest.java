@@ -476,6 +476,20 @@ class FaultPathTest {
             assertEquals(31, stat(64 * K, "nr_anon"));
             kernel.checkInvariants();
         }
+
+        @Test
+        void zappingAPartlyUnmappedFolioAlsoZapsThePagesRefaultedInItsHole() {
+            long a = p.mmapAnonymous(pmd);
+            p.madvise(a, pmd, Madvice.HUGEPAGE);
+            p.write(a, pmd);
+            p.dontneed(a + 32 * page, 16 * page);
+            p.write(a + 40 * page, 4 * page); // base pages inside the 2M folio's span
+            assertEquals(sizes(4 * K, 16 * K, 2 * M, pmd - 16 * page), p.census(a, pmd));
+            p.munmap(a, pmd);
+            assertEquals(0, p.rssAnonBytes(), "the refaulted base pages are unmapped too");
+            assertEquals("0", kernel.readFile("/sys/fs/cgroup/memory.current").strip(), "and uncharged");
+            kernel.checkInvariants();
+        }
     }
 
     @Nested

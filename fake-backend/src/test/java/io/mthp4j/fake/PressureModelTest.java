@@ -72,6 +72,42 @@ class PressureModelTest {
         kernel.checkInvariants();
     }
 
+    /** alloc_swap_folio: on zram, a folio swapped out whole comes back whole; on a swap file, page by page. */
+    @Test
+    void mthpFoliosSwapBackInWholeOnZramAndAsBasePagesOtherwise() {
+        for (boolean zram : new boolean[] {true, false}) {
+            FakeKernel kernel = FakeKernel.create(FakeKernelConfig.x86_64().toBuilder().pressure(
+                    FakeKernelConfig.PressureModel.DEFAULT.withSwapBytes(1L << 30).withMthpSwapIn(zram)).build());
+            kernel.writeFile("/sys/kernel/mm/transparent_hugepage/hugepages-64kB/enabled", "always");
+            CgroupRef cg = kernel.cgroups().mkdir("/z");
+            kernel.writeFile("/sys/fs/cgroup/z/memory.high", "16M");
+            FakeProcess p = kernel.spawn(cg);
+            long a = p.mmapAnonymous(32 * M);
+            p.write(a, 32 * M);
+            assertTrue(kernel.stat(4, "swpout") > 0, "64K folios were swapped out whole");
+            long swappedPage = -1;
+            for (long x = a; x < a + 32 * M && swappedPage < 0; x += 64 * 1024) {
+                if (p.folioSizeAt(x) == 0) {
+                    swappedPage = x;
+                }
+            }
+            assertTrue(swappedPage >= 0);
+            long before = kernel.vmstat("pswpin");
+            p.read(swappedPage + 4096, 1);
+            if (zram) {
+                assertEquals(64 * 1024, p.folioSizeAt(swappedPage), "the whole 64K folio is back");
+                assertEquals(16, kernel.vmstat("pswpin") - before);
+                assertTrue(kernel.stat(4, "swpin") >= 1);
+            } else {
+                assertEquals(4096, p.folioSizeAt(swappedPage + 4096));
+                assertEquals(0, p.folioSizeAt(swappedPage), "only the touched page came back");
+                assertEquals(1, kernel.vmstat("pswpin") - before);
+                assertEquals(0, kernel.stat(4, "swpin"));
+            }
+            kernel.checkInvariants();
+        }
+    }
+
     @Test
     void withoutSwapMemoryHighThrottles() {
         FakeKernel kernel = kernel(0);

@@ -101,7 +101,7 @@ public record Capabilities(String kernelRelease, String arch, boolean bpfAllowed
         }
         MemoryController mc;
         Path mcAt;
-        LinuxCgroups cg = kernel.cgroups();
+        LinuxCgroups cg = kernel.linuxCgroups();
         if (cg.memoryOnV2()) {
             mc = MemoryController.CGROUP_V2;
             mcAt = cg.v2Root();
@@ -114,7 +114,7 @@ public record Capabilities(String kernelRelease, String arch, boolean bpfAllowed
         }
         return new Capabilities(release, System.getProperty("os.arch"), bpf, bpfDetail, bpffs == null ? null : bpffs.mountPoint(),
                 btf, hooks, evidence, psi, capRes, capRes ? 1 : LinuxPsi.UNPRIVILEGED_WINDOW_STEP_MICROS, mthp, g.pageSize(),
-                probeExceptAdvised(kernel.currentProcess()), probeMadvCollapse(g.pageSize()), mc, mcAt);
+                probeExceptAdvised(kernel.self()), probeMadvCollapse(g.pageSize()), mc, mcAt);
     }
 
     private static String hookEvidence(boolean btf, Set<HookShape> hooks) {

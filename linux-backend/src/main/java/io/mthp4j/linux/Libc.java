@@ -87,4 +87,13 @@ final class Libc {
     static native int umount2(String target, int flags);
 
     static native int getpagesize();
+
+    // eventfd(2) and inotify(7) flags: EFD_/IN_CLOEXEC = O_CLOEXEC, EFD_/IN_NONBLOCK = O_NONBLOCK
+    static final int IN_MODIFY = 0x2;
+
+    static native int eventfd(int initval, int flags);
+
+    static native int inotify_init1(int flags);
+
+    static native int inotify_add_watch(int fd, String path, int mask);
 }

@@ -167,13 +167,18 @@ final class LinuxCgroups implements CgroupTree {
         if (Files.exists(dir.resolve("memory.stat"))) {
             return v2Memory(dir);
         }
-        Path v1 = v1MemoryRoot == null ? null : cgroup.isRoot() ? v1MemoryRoot : v1MemoryRoot.resolve(cgroup.path().substring(1));
+        Path v1 = v1Dir(cgroup);
         if (v1 != null && Files.exists(v1.resolve("memory.stat"))) {
             return v1Memory(v1);
         }
         throw new KernelException("read memory.stat", dir.toString(), Errno.ENOENT.value(), "no memory controller for this cgroup: cgroup v2"
                 + " has none here and " + (v1MemoryRoot == null ? "there is no v1 memory hierarchy"
                 : "the v1 memory hierarchy has no cgroup at " + v1), null);
+    }
+
+    /** The v1 memory cgroup at the same relative path (it may not exist), or null without a v1 memory hierarchy. */
+    Path v1Dir(CgroupRef cgroup) {
+        return v1MemoryRoot == null ? null : cgroup.isRoot() ? v1MemoryRoot : v1MemoryRoot.resolve(cgroup.path().substring(1));
     }
 
     private static CgroupMemory v2Memory(Path dir) {
@@ -193,7 +198,7 @@ final class LinuxCgroups implements CgroupTree {
                 CgroupMemory.NO_LIMIT, max >= (1L << 62) ? CgroupMemory.NO_LIMIT : max);
     }
 
-    private static long number(Path file) {
+    static long number(Path file) {
         String t = ProcText.read(file, "the cgroup was removed").strip();
         try {
             return Long.parseLong(t);
@@ -202,7 +207,7 @@ final class LinuxCgroups implements CgroupTree {
         }
     }
 
-    private static long limit(Path file) {
+    static long limit(Path file) {
         String t = ProcText.read(file, "the cgroup was removed").strip();
         return t.equals("max") ? CgroupMemory.NO_LIMIT : number(file);
     }

@@ -26,7 +26,8 @@ public final class LinuxKernel implements KernelBackend, AutoCloseable {
     private final LinuxThpSysfs thp;
     private final LinuxCgroups cgroups;
     private final LinuxPsi psi;
-    private final LinuxProcess self = new LinuxProcess();
+    private final LinuxHeadroom headroom;
+    private final LinuxProcess self;
     private final Path policyPin;
     private final int policyCapacity;
     private LinuxDecisionSink sink;
@@ -37,6 +38,8 @@ public final class LinuxKernel implements KernelBackend, AutoCloseable {
         this.thp = new LinuxThpSysfs(b.thpRoot, geometry);
         this.cgroups = LinuxCgroups.detect(b.v1Hierarchical ? LinuxCgroups.V1Stats.HIERARCHICAL : LinuxCgroups.V1Stats.LOCAL);
         this.psi = new LinuxPsi(cgroups, Capabilities.hasCapability(Capabilities.CAP_SYS_RESOURCE));
+        this.headroom = new LinuxHeadroom(cgroups, b.headroomPollInterval);
+        this.self = new LinuxProcess(cgroups);
         this.policyPin = b.policyPin;
         this.policyCapacity = b.policyCapacity;
     }
@@ -62,6 +65,7 @@ public final class LinuxKernel implements KernelBackend, AutoCloseable {
         private Path policyPin = PolicyMap.DEFAULT_PIN;
         private int policyCapacity = 4096;
         private boolean v1Hierarchical = true;
+        private java.time.Duration headroomPollInterval = java.time.Duration.ofMillis(250);
 
         private Builder() {
         }
@@ -96,6 +100,18 @@ public final class LinuxKernel implements KernelBackend, AutoCloseable {
             return this;
         }
 
+        /**
+         * How often a headroom watch reads usage where the kernel does not notify (the host's MemAvailable, v2
+         * {@code memory.current}) and re-checks the limit (v1). Default 250 ms.
+         */
+        public Builder headroomPollInterval(java.time.Duration value) {
+            if (value.isNegative() || value.isZero()) {
+                throw new IllegalArgumentException("the headroom poll interval must be positive, was " + value);
+            }
+            this.headroomPollInterval = value;
+            return this;
+        }
+
         public LinuxKernel build() {
             return new LinuxKernel(this);
         }
@@ -107,22 +123,44 @@ public final class LinuxKernel implements KernelBackend, AutoCloseable {
     }
 
     @Override
-    public LinuxThpSysfs thp() {
+    public io.mthp4j.core.kernel.ThpSysfs thp() {
         return thp;
     }
 
     @Override
-    public LinuxCgroups cgroups() {
+    public io.mthp4j.core.kernel.CgroupTree cgroups() {
         return cgroups;
     }
 
     @Override
-    public LinuxPsi psi() {
+    public io.mthp4j.core.kernel.Psi psi() {
         return psi;
     }
 
+    /** Usage against hard limits: v2 memory.max/high, v1 limit_in_bytes (threshold eventfd), MemAvailable for the root. */
     @Override
-    public LinuxProcess currentProcess() {
+    public io.mthp4j.core.kernel.MemoryHeadroom headroom() {
+        return headroom;
+    }
+
+    @Override
+    public io.mthp4j.core.kernel.ThpProcess currentProcess() {
+        return self;
+    }
+
+    LinuxThpSysfs linuxThp() {
+        return thp;
+    }
+
+    LinuxCgroups linuxCgroups() {
+        return cgroups;
+    }
+
+    LinuxPsi linuxPsi() {
+        return psi;
+    }
+
+    LinuxProcess self() {
         return self;
     }
 

@@ -1,9 +1,15 @@
 package io.mthp4j.linux;
 
+import io.mthp4j.api.CgroupRef;
 import io.mthp4j.api.Errno;
+import io.mthp4j.api.KernelException;
 import io.mthp4j.api.Madvice;
 import io.mthp4j.api.ProcessThpMode;
 import io.mthp4j.core.kernel.ThpProcess;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
 
 /**
  * This JVM's THP controls: {@code prctl(PR_SET/GET_THP_DISABLE)} (kernel-semantics.md §9, including
@@ -13,11 +19,63 @@ import io.mthp4j.core.kernel.ThpProcess;
  */
 final class LinuxProcess implements ThpProcess {
 
+    private static final Path SELF_CGROUP = Path.of("/proc/self/cgroup");
+    private static final Path SELF_STATUS = Path.of("/proc/self/status");
+
     private final int pid = (int) ProcessHandle.current().pid();
+    private final LinuxCgroups cgroups;
+
+    LinuxProcess(LinuxCgroups cgroups) {
+        this.cgroups = Objects.requireNonNull(cgroups, "cgroups");
+    }
 
     @Override
     public int pid() {
         return pid;
+    }
+
+    /** The {@code 0::<path>} line of {@code /proc/self/cgroup}, resolved in the cgroup2 mount. */
+    @Override
+    public CgroupRef cgroup() {
+        return cgroups.at(v2Path(ProcText.read(SELF_CGROUP, "no procfs?"), cgroups.v2Root().toString()));
+    }
+
+    /** The cgroup v2 path in a {@code /proc/<pid>/cgroup} text. */
+    static String v2Path(String procCgroup, String v2Mount) {
+        for (String line : procCgroup.split("\n")) {
+            if (line.startsWith("0::")) {
+                String path = line.substring(3).strip();
+                if (path.endsWith(" (deleted)")) {
+                    throw new KernelException("read", SELF_CGROUP.toString(), Errno.ENOENT.value(),
+                            "this process's cgroup " + path + " was removed", null);
+                }
+                return path.isEmpty() ? "/" : path;
+            }
+        }
+        throw new KernelException("read", SELF_CGROUP.toString(), Errno.ENOENT.value(), "no cgroup v2 line (0::) in it: the"
+                + " process is in no cgroup of the v2 hierarchy at " + v2Mount, null);
+    }
+
+    @Override
+    public long anonShmemBytes() {
+        Map<String, Long> kb = statusKb(ProcText.read(SELF_STATUS, "no procfs?"));
+        return (kb.getOrDefault("RssAnon", 0L) + kb.getOrDefault("RssShmem", 0L)) * 1024;
+    }
+
+    /** The {@code Name:  123 kB} lines of {@code /proc/<pid>/status}, in kB. */
+    static Map<String, Long> statusKb(String status) {
+        Map<String, Long> out = new HashMap<>();
+        for (String line : status.split("\n")) {
+            int colon = line.indexOf(':');
+            if (colon > 0 && line.endsWith(" kB")) {
+                try {
+                    out.put(line.substring(0, colon), Long.parseLong(line.substring(colon + 1, line.length() - 3).strip()));
+                } catch (NumberFormatException ignored) {
+                    // not a size
+                }
+            }
+        }
+        return out;
     }
 
     @Override

@@ -23,7 +23,7 @@ public final class ScenarioRunner {
     }
 
     public ScenarioResult run(Scenario s) {
-        LinuxProcess self = kernel.currentProcess();
+        LinuxProcess self = kernel.self();
         long pmd = kernel.geometry().pmdSize();
         long length = pmd * s.pmdBlocks();
         ProcessThpMode originalMode = self.thpMode();

@@ -44,8 +44,8 @@ class LinuxKernelTest {
             assertTrue(c.prctlExceptAdvised(), report);
             assertTrue(c.madvCollapse(), report);
         }
-        assertEquals(kernel.cgroups().memoryOnV2() ? Capabilities.MemoryController.CGROUP_V2
-                : kernel.cgroups().v1MemoryRoot() != null ? Capabilities.MemoryController.CGROUP_V1 : Capabilities.MemoryController.NONE,
+        assertEquals(kernel.linuxCgroups().memoryOnV2() ? Capabilities.MemoryController.CGROUP_V2
+                : kernel.linuxCgroups().v1MemoryRoot() != null ? Capabilities.MemoryController.CGROUP_V1 : Capabilities.MemoryController.NONE,
                 c.memoryController());
     }
 
@@ -120,5 +120,23 @@ class LinuxKernelTest {
     void aWholeProcessCensusCoversTheHeap() {
         FolioCensus all = FolioCensus.ofProcess(ProcessHandle.current().pid(), kernel.geometry());
         assertTrue(all.folios(0) > 0, all.toString());
+    }
+
+    @Test
+    void ownMemoryGrowsWithTouchedAnonymousMemory() {
+        long len = 32L << 20;
+        try (AnonMapping m = AnonMapping.map(len, kernel.geometry().pageSize())) {
+            long before = kernel.currentProcess().anonShmemBytes();
+            m.touch(0, len, kernel.geometry().pageSize());
+            long after = kernel.currentProcess().anonShmemBytes();
+            assertTrue(after - before >= len - (4L << 20), "RssAnon grew by " + (after - before) + " for " + len + " touched");
+        }
+    }
+
+    @Test
+    void ownCgroupIsTheV2LineOfProcSelfCgroup() throws Exception {
+        String line = Files.readAllLines(Path.of("/proc/self/cgroup")).stream().filter(l -> l.startsWith("0::")).findFirst().orElseThrow();
+        assertEquals(line.substring(3), kernel.currentProcess().cgroup().path());
+        assertEquals(kernel.linuxCgroups().at(line.substring(3)), kernel.currentProcess().cgroup());
     }
 }

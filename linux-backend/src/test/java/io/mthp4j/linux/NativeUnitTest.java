@@ -90,4 +90,18 @@ class NativeUnitTest {
         assertTrue(!Capabilities.containsCString(table, "bpf_thp_ops"));
         assertTrue(!Capabilities.containsCString(table, "bpf_mthp_ops"));
     }
+
+    @Test
+    void procCgroupAndStatusAreParsed() {
+        assertEquals("/a/b", LinuxProcess.v2Path("4:memory:/x\n0::/a/b\n", "/sys/fs/cgroup"));
+        assertEquals("/", LinuxProcess.v2Path("0::/\n", "/sys/fs/cgroup"));
+        io.mthp4j.api.KernelException none = assertThrows(io.mthp4j.api.KernelException.class,
+                () -> LinuxProcess.v2Path("4:memory:/x\n", "/sys/fs/cgroup/unified"));
+        assertTrue(none.getMessage().contains("0::") && none.getMessage().contains("/sys/fs/cgroup/unified"), none.getMessage());
+        assertThrows(io.mthp4j.api.KernelException.class, () -> LinuxProcess.v2Path("0::/gone (deleted)\n", "/m"));
+        var kb = LinuxProcess.statusKb("Name:\tjava\nRssAnon:\t  2048 kB\nRssShmem:\t       4 kB\nThreads:\t9\n");
+        assertEquals(2048L, kb.get("RssAnon"));
+        assertEquals(4L, kb.get("RssShmem"));
+        assertNull(kb.get("Threads"));
+    }
 }

@@ -32,7 +32,7 @@ class PrctlInheritanceTest {
     @EnumSource(value = ProcessThpMode.class, names = {"DISABLED", "DISABLED_EXCEPT_ADVISED"})
     void aChildInheritsTheMode(ProcessThpMode mode) {
         RealKernel.assumeRoot();
-        LinuxProcess self = LinuxKernel.open().currentProcess();
+        LinuxProcess self = LinuxKernel.open().self();
         ProcessThpMode original = self.thpMode();
         RealKernel.Result r;
         try {

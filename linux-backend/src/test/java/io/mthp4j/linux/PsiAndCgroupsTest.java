@@ -43,16 +43,16 @@ class PsiAndCgroupsTest {
         if (kernel == null) {
             return;
         }
-        Files.deleteIfExists(kernel.cgroups().v2Root().resolve(name.substring(1) + "/child"));
-        Files.deleteIfExists(kernel.cgroups().v2Root().resolve(name.substring(1)));
-        if (kernel.cgroups().v1MemoryRoot() != null) {
-            Files.deleteIfExists(kernel.cgroups().v1MemoryRoot().resolve(name.substring(1)));
+        Files.deleteIfExists(kernel.linuxCgroups().v2Root().resolve(name.substring(1) + "/child"));
+        Files.deleteIfExists(kernel.linuxCgroups().v2Root().resolve(name.substring(1)));
+        if (kernel.linuxCgroups().v1MemoryRoot() != null) {
+            Files.deleteIfExists(kernel.linuxCgroups().v1MemoryRoot().resolve(name.substring(1)));
         }
     }
 
     @Test
     void newAndRemovedCgroupsAreSeenAndIdsAreInodes() throws Exception {
-        LinuxCgroups tree = kernel.cgroups();
+        LinuxCgroups tree = kernel.linuxCgroups();
         CgroupRef cg = tree.mkdir(name);
         CgroupRef child = tree.mkdir(name + "/child");
         assertEquals(Files.getAttribute(tree.v2Root().resolve(name.substring(1)), "unix:ino"), cg.id());
@@ -76,7 +76,7 @@ class PsiAndCgroupsTest {
 
     @Test
     void memoryComesFromWhereTheControllerIs() throws Exception {
-        LinuxCgroups tree = kernel.cgroups();
+        LinuxCgroups tree = kernel.linuxCgroups();
         CgroupMemory root = tree.memory(tree.root());
         assertTrue(root.current() > 0, root.toString());
         CgroupRef cg = tree.mkdir(name);
@@ -97,9 +97,9 @@ class PsiAndCgroupsTest {
 
     @Test
     void triggersFollowTheKernelsRules() throws Exception {
-        LinuxPsi psi = kernel.psi();
+        LinuxPsi psi = kernel.linuxPsi();
         assumeTrue(Files.isReadable(LinuxCgroups.SYSTEM_PRESSURE), "PSI is off (boot with psi=1)");
-        CgroupRef cg = kernel.cgroups().mkdir(name);
+        CgroupRef cg = kernel.linuxCgroups().mkdir(name);
         for (CgroupRef target : List.of(kernel.cgroups().root(), cg)) {
             if (!psi.privileged()) {
                 KernelException oneSecond = assertThrows(KernelException.class, () -> psi.register(target, Psi.Kind.SOME, 150_000, 1_000_000));
@@ -123,7 +123,7 @@ class PsiAndCgroupsTest {
     @Test
     void theWatcherStopsCleanlyAndAClosedTriggerIsNotASpin() throws Exception {
         assumeTrue(Files.isReadable(LinuxCgroups.SYSTEM_PRESSURE), "PSI is off (boot with psi=1)");
-        CgroupRef cg = kernel.cgroups().mkdir(name);
+        CgroupRef cg = kernel.linuxCgroups().mkdir(name);
         AtomicInteger events = new AtomicInteger();
         // 2 s of full stall in a 2 s window of an empty cgroup cannot happen: no events while we watch
         PsiTrigger trigger = kernel.psi().register(cg, Psi.Kind.FULL, 2_000_000, 2_000_000);

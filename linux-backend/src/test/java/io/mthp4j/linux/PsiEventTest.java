@@ -30,7 +30,7 @@ class PsiEventTest {
         RealKernel.assumeRoot();
         Path gcc = RealKernel.assumeTool("gcc");
         LinuxKernel kernel = LinuxKernel.open();
-        LinuxCgroups tree = kernel.cgroups();
+        LinuxCgroups tree = kernel.linuxCgroups();
         assumeTrue(tree.v1MemoryRoot() != null || tree.memoryOnV2(), "no memory controller to limit the child with");
         assumeTrue(!tree.memoryOnV2(), "this test limits memory through cgroup v1 (our machines); v2 hosts need memory.max");
         Path work = PolicyAbiTest.WORK;

@@ -67,7 +67,7 @@ class ScenarioRunnerTest {
     void prctlThpDisableTable(ProcessThpMode fixture, ThpEnabled variant, boolean phaseA) {
         ProcessThpMode mode = phaseA ? fixture : ProcessThpMode.NONE;
         int pmd = kernel.geometry().pmdOrder();
-        Scenario base = Scenario.of(variant, Map.of(pmd, AnonSizeEnabled.INHERIT)).withPrctl(mode);
+        Scenario base = Scenario.of(variant, othersNever(Map.of(pmd, AnonSizeEnabled.INHERIT))).withPrctl(mode);
         boolean completely = mode == ProcessThpMode.DISABLED;
         boolean exceptAdvised = mode == ProcessThpMode.DISABLED_EXCEPT_ADVISED;
         // the table's cells (1 = one PMD THP)
@@ -119,11 +119,21 @@ class ScenarioRunnerTest {
         return out.stream();
     }
 
+    /** {@code sizes}, with every other anonymous size set to never: the outcome must not depend on the host's values. */
+    static java.util.TreeMap<Integer, AnonSizeEnabled> othersNever(Map<Integer, AnonSizeEnabled> sizes) {
+        java.util.TreeMap<Integer, AnonSizeEnabled> out = new java.util.TreeMap<>();
+        for (long rest = kernel.geometry().allAnonOrders(); rest != 0; rest &= rest - 1) {
+            out.put(Long.numberOfTrailingZeros(rest), AnonSizeEnabled.NEVER);
+        }
+        out.putAll(sizes);
+        return out;
+    }
+
     @ParameterizedTest(name = "{0}/{1}/{2} {3} hugepage={4} -> {5}")
     @MethodSource("matrix")
     void allocationMatrix(String top, String pmdSize, String size64k, ProcessThpMode mode, boolean hugepage, String expected) {
         int blocks = 2;
-        Scenario s = new Scenario(ThpEnabled.valueOf(top.toUpperCase()), new java.util.TreeMap<>(Map.of(
+        Scenario s = new Scenario(ThpEnabled.valueOf(top.toUpperCase()), othersNever(Map.of(
                 9, AnonSizeEnabled.valueOf(pmdSize.toUpperCase()), 4, AnonSizeEnabled.valueOf(size64k.toUpperCase()))),
                 mode, hugepage ? Madvice.HUGEPAGE : null, false, blocks);
         ScenarioResult r = runner.run(s);

@@ -12,6 +12,8 @@ import io.mthp4j.api.TvaType;
 import io.mthp4j.api.VmaType;
 import io.mthp4j.core.kernel.CgroupTree;
 import io.mthp4j.core.kernel.DecisionSink;
+import io.mthp4j.core.kernel.Headroom;
+import io.mthp4j.core.kernel.HeadroomWatch;
 import io.mthp4j.core.kernel.KernelBackend;
 import io.mthp4j.core.kernel.Psi;
 import io.mthp4j.core.kernel.PsiTrigger;
@@ -52,6 +54,10 @@ import org.slf4j.LoggerFactory;
  * emitted as a JFR event {@code io.mthp4j.DecisionChange}. A vanished cgroup, an unreadable file or any errno
  * during a scan skips that cgroup for that scan, counts an error and never stops the loop.
  *
+ * <p>A policy with {@linkplain CgroupPolicy#headroomShares() headroom shares} (issue 9) also gets every cgroup's
+ * usage against its hard limit, and the controller watches its root for usage crossing those shares (kernel
+ * notifications where they exist, polling otherwise): a crossing causes a scan at once, on a second thread.
+ *
  * <p>Tests drive it step by step with {@link #scanOnce()}; production calls {@link #start()}, which runs the loop
  * on a daemon thread until {@link #stop}. The loop waits through {@link PsiTrigger#await} on the backend's
  * clock, so the fake kernel's virtual clock drives it.
@@ -73,6 +79,7 @@ public final class PolicyController implements AutoCloseable {
     private final KernelBackend backend;
     private final CgroupPolicy policy;
     private final CgroupRef root;
+    private final DecisionSink sink;
     private final long thresholdMicros;
     private final long windowMicros;
     private final Duration timeout;
@@ -83,6 +90,8 @@ public final class PolicyController implements AutoCloseable {
     private final Map<Long, Long> failing = new HashMap<>();
     /** The ancestors of the cgroup being scanned (pre-order walk), reused between scans. */
     private final ArrayDeque<CgroupRef> ancestors = new ArrayDeque<>();
+    /** The number of the scan in progress (under the scan lock); stamps the tracked cgroups it walked. */
+    private long scanNumber;
     private final AtomicLong scans = new AtomicLong();
     private final AtomicLong changes = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
@@ -90,7 +99,15 @@ public final class PolicyController implements AutoCloseable {
     private final AtomicLong generation = new AtomicLong();
     private final AtomicBoolean windowLogged = new AtomicBoolean();
     private volatile long effectiveWindowMicros;
+    private final AtomicLong headroomEvents = new AtomicLong();
     private volatile PsiTrigger trigger;
+    /** Headroom watches by cgroup id: the root's, and every limited cgroup a scan saw (bounded). */
+    private final java.util.concurrent.ConcurrentHashMap<Long, Watching> watching = new java.util.concurrent.ConcurrentHashMap<>();
+    private final int maxHeadroomWatches;
+
+    /** One watched cgroup and the thread that waits on it. */
+    private record Watching(CgroupRef cgroup, HeadroomWatch watch, Thread thread) {
+    }
     private volatile boolean running;
     private volatile Thread thread;
 
@@ -98,6 +115,8 @@ public final class PolicyController implements AutoCloseable {
         this.backend = b.backend;
         this.policy = b.policy;
         this.root = b.root != null ? b.root : backend.cgroups().root();
+        this.sink = b.sink;
+        this.maxHeadroomWatches = b.maxHeadroomWatches;
         this.thresholdMicros = b.threshold.toNanos() / 1000;
         this.windowMicros = b.window.toNanos() / 1000;
         this.effectiveWindowMicros = windowMicros;
@@ -127,12 +146,13 @@ public final class PolicyController implements AutoCloseable {
         try {
             scan();
         } finally {
+            scans.incrementAndGet(); // counted when done, so a reader who sees it also sees what it published
             scanLock.unlock();
         }
     }
 
     private void scan() {
-        long scan = scans.incrementAndGet();
+        long scan = ++scanNumber;
         long now = backend.bootTimeNanos();
         CgroupTree tree = backend.cgroups();
         List<CgroupRef> cgroups;
@@ -208,19 +228,26 @@ public final class PolicyController implements AutoCloseable {
             stall = tree.pressure(cgroup).full().totalMicros();
             memory = tree.memory(cgroup).anonAndShmem();
         }
-        DecisionTable table = policy.decide(new CgroupSample(cgroup, parentId, tasks, stall, memory));
+        // issue 9: headroom for every cgroup, with or without tasks (a taskless parent's limit binds its children)
+        Headroom headroom = policy.headroomShares().length == 0 ? CgroupSample.NOT_READ : backend.headroom().sample(cgroup);
+        if (headroom.limited() && running && !watching.containsKey(cgroup.id())) {
+            watchHeadroom(cgroup);
+        }
+        DecisionTable table = policy.decide(new CgroupSample(cgroup, parentId, tasks, stall, memory, headroom));
         Tracked before = tracked.getIfPresent(cgroup.id());
         DecisionTable previous = before == null ? null : before.table();
-        DecisionSink sink = backend.decisions();
+        DecisionSink sink = sink();
+        boolean change = !Objects.equals(previous, table);
+        String reason = change ? reason(cgroup, before, table, stall, memory, headroom) : null;
         long gen = 0;
         if (table != null) {
             gen = generation.incrementAndGet();
-            sink.publish(cgroup.id(), table, gen, now + ttlNanos);
+            sink.publish(cgroup.id(), table, gen, now + ttlNanos, reason);
         } else if (previous != null) {
             sink.withdraw(cgroup.id());
         }
-        if (!Objects.equals(previous, table)) {
-            changed(cgroup, before, table, stall, memory, gen);
+        if (change) {
+            changed(cgroup, before, table, stall, memory, gen, reason);
         }
         // Keep the last read numbers for the next change's "before" (a taskless cgroup is not read).
         long keptStall = tasks || before == null ? stall : before.stallMicros();
@@ -228,13 +255,20 @@ public final class PolicyController implements AutoCloseable {
         tracked.put(cgroup.id(), new Tracked(cgroup, table, keptStall, keptMemory, scan));
     }
 
-    private void changed(CgroupRef cgroup, Tracked before, DecisionTable table, long stall, long memory, long gen) {
+    /** The change line: {@code cgroup /a: stall 10 -> 250010 us, mem 64M[, usage 52M of memory.max 64M (81%)], order=9 -> order=0}. */
+    private static String reason(CgroupRef cgroup, Tracked before, DecisionTable table, long stall, long memory, Headroom headroom) {
+        long stallBefore = before == null ? 0 : before.stallMicros();
+        return "cgroup " + cgroup.path() + ": stall " + stallBefore + " -> " + stall + " us, mem " + Orders.formatSize(memory)
+                + (headroom == CgroupSample.NOT_READ ? "" : ", usage " + headroom) + ", "
+                + describe(before == null ? null : before.table()) + " -> " + describe(table);
+    }
+
+    private void changed(CgroupRef cgroup, Tracked before, DecisionTable table, long stall, long memory, long gen, String reason) {
         changes.incrementAndGet();
         long stallBefore = before == null ? 0 : before.stallMicros();
         String was = describe(before == null ? null : before.table());
         String now = describe(table);
-        LOG.info("cgroup {}: stall {} -> {} us, mem {}, {} -> {}", cgroup.path(), stallBefore, stall,
-                Orders.formatSize(memory), was, now);
+        LOG.info("{}", reason);
         DecisionChangeEvent event = new DecisionChangeEvent();
         if (event.shouldCommit()) {
             event.cgroup = cgroup.path();
@@ -252,18 +286,26 @@ public final class PolicyController implements AutoCloseable {
     private void forgotten(long id, Tracked t) {
         try {
             if (t != null && t.table() != null) {
-                backend.decisions().withdraw(id);
+                sink().withdraw(id);
             }
         } catch (RuntimeException e) {
             errors.incrementAndGet();
             LOG.warn("could not withdraw the decision for cgroup id {}: {}; it expires on its own", id, e.getMessage());
         }
+        unwatch(id);
         policy.forget(id);
         LOG.debug("cgroup {} forgotten", t == null ? Long.toString(id) : t.cgroup().toString());
     }
 
-    /** A decision in the words of the sample's debug line: {@code order=9}, {@code order=0} for base pages. */
-    static String describe(DecisionTable t) {
+    private DecisionSink sink() {
+        return sink != null ? sink : backend.decisions();
+    }
+
+    /**
+     * A decision in the words of the sample's debug line: {@code order=9}, {@code order=0} for base pages, or
+     * the fault, khugepaged and collapse orders where they differ; {@code no opinion} for null.
+     */
+    public static String describe(DecisionTable t) {
         if (t == null) {
             return "no opinion";
         }
@@ -296,6 +338,73 @@ public final class PolicyController implements AutoCloseable {
         t.setDaemon(true);
         thread = t;
         t.start();
+        if (policy.headroomShares().length > 0) {
+            watchHeadroom(root);
+        }
+    }
+
+    /** Starts watching a cgroup's headroom on its own thread (the root, and limited cgroups up to the bound). */
+    private synchronized void watchHeadroom(CgroupRef cgroup) {
+        if (!running || watching.containsKey(cgroup.id())) {
+            return;
+        }
+        if (watching.size() >= maxHeadroomWatches) {
+            LOG.debug("not watching the headroom of {}: {} watches already; it is read at every scan", cgroup, maxHeadroomWatches);
+            return;
+        }
+        double[] shares = policy.headroomShares();
+        HeadroomWatch w;
+        try {
+            w = backend.headroom().watch(cgroup, shares);
+        } catch (RuntimeException e) {
+            errors.incrementAndGet();
+            LOG.warn("cannot watch the memory headroom of {}: {}; it is read at every scan only", cgroup, e.getMessage());
+            return;
+        }
+        Thread h = new Thread(() -> headroomLoop(cgroup, w), "mthp4j-headroom " + cgroup.path());
+        h.setDaemon(true);
+        watching.put(cgroup.id(), new Watching(cgroup, w, h));
+        LOG.info("watching the memory headroom of {} ({}) for usage crossing {} of its limit", cgroup, w.mechanism(),
+                java.util.Arrays.toString(shares));
+        h.start();
+    }
+
+    /** Scans whenever the cgroup's usage crosses a headroom share (issue 9). */
+    private void headroomLoop(CgroupRef cgroup, HeadroomWatch w) {
+        while (running && watching.containsKey(cgroup.id())) {
+            try {
+                if (!w.await(timeout)) {
+                    continue;
+                }
+            } catch (InterruptedException e) {
+                break;
+            } catch (RuntimeException e) {
+                if (!running || !watching.containsKey(cgroup.id())) {
+                    break;
+                }
+                errors.incrementAndGet();
+                LOG.warn("watching the memory headroom of {} failed ({}); it is read at every scan only from now on",
+                        cgroup, e.getMessage());
+                unwatch(cgroup.id());
+                break;
+            }
+            if (!running) {
+                break;
+            }
+            headroomEvents.incrementAndGet();
+            scanSafely();
+        }
+    }
+
+    private void unwatch(long id) {
+        Watching w = watching.remove(id);
+        if (w != null) {
+            try {
+                w.watch().close();
+            } catch (RuntimeException e) {
+                LOG.debug("closing the headroom watch of {} failed: {}", w.cgroup(), e.getMessage());
+            }
+        }
     }
 
     private void loop() {
@@ -312,6 +421,9 @@ public final class PolicyController implements AutoCloseable {
             } catch (InterruptedException e) {
                 break;
             } catch (RuntimeException e) {
+                if (!running) {
+                    break; // stop() closed the trigger under the wait: not a failure
+                }
                 errors.incrementAndGet();
                 LOG.warn("waiting for PSI events on {} failed ({}); scanning every {} ms without the trigger from now on",
                         root, e.getMessage(), timeout.toMillis());
@@ -394,23 +506,18 @@ public final class PolicyController implements AutoCloseable {
      */
     public boolean stop(Duration timeout) {
         Thread t;
+        List<Watching> watched;
         synchronized (this) {
             running = false;
             t = thread;
+            watched = new ArrayList<>(watching.values());
         }
         closeTrigger(); // wakes a waiting await
-        boolean ended = true;
-        if (t != null && t != Thread.currentThread()) {
-            t.interrupt();
-            try {
-                t.join(Math.max(1, timeout.toMillis()));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            ended = !t.isAlive();
-            if (!ended) {
-                LOG.warn("the controller loop did not end within {} ms", timeout.toMillis());
-            }
+        watched.forEach(w -> unwatch(w.cgroup().id())); // wakes the watch threads
+        long deadline = System.nanoTime() + timeout.toNanos();
+        boolean ended = join(t, deadline, "the controller loop");
+        for (Watching w : watched) {
+            ended &= join(w.thread(), deadline, "the headroom watcher of " + w.cgroup());
         }
         scanLock.lock();
         try {
@@ -420,6 +527,23 @@ public final class PolicyController implements AutoCloseable {
             scanLock.unlock();
         }
         return ended;
+    }
+
+    private static boolean join(Thread t, long deadline, String what) {
+        if (t == null || t == Thread.currentThread()) {
+            return true;
+        }
+        t.interrupt();
+        try {
+            t.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (t.isAlive()) {
+            LOG.warn("{} did not end in time", what);
+            return false;
+        }
+        return true;
     }
 
     /** {@link #stop(Duration)} with 5 s. */
@@ -462,6 +586,24 @@ public final class PolicyController implements AutoCloseable {
         return events.get();
     }
 
+    /** Headroom crossings received (each caused a scan). */
+    public long headroomEvents() {
+        return headroomEvents.get();
+    }
+
+    /** How the root's headroom is watched, or null if it is not (no headroom shares, not started, or failed). */
+    public HeadroomWatch.Mechanism headroomMechanism() {
+        Watching w = watching.get(root.id());
+        return w == null ? null : w.watch().mechanism();
+    }
+
+    /** How each watched cgroup's headroom is watched (the root, and limited cgroups up to the bound). */
+    public Map<CgroupRef, HeadroomWatch.Mechanism> headroomWatches() {
+        Map<CgroupRef, HeadroomWatch.Mechanism> out = new HashMap<>();
+        watching.values().forEach(w -> out.put(w.cgroup(), w.watch().mechanism()));
+        return out;
+    }
+
     /** The generation of the last publication. */
     public long generation() {
         return generation.get();
@@ -499,10 +641,12 @@ public final class PolicyController implements AutoCloseable {
         private final KernelBackend backend;
         private final CgroupPolicy policy;
         private CgroupRef root;
+        private DecisionSink sink;
         private Duration threshold = Duration.ofMillis(100);
         private Duration window = Duration.ofMillis(1000);
         private Duration ttl;
         private int maxCgroups = 65_536;
+        private int maxHeadroomWatches = 64;
 
         private Builder(KernelBackend backend, CgroupPolicy policy) {
             this.backend = Objects.requireNonNull(backend, "backend");
@@ -516,6 +660,15 @@ public final class PolicyController implements AutoCloseable {
         /** The cgroup to watch and scan (default: the hierarchy's root, as the sample's {@code -r}). */
         public Builder root(CgroupRef value) {
             root = Objects.requireNonNull(value, "root");
+            return this;
+        }
+
+        /**
+         * Where decisions go (default the backend's {@link KernelBackend#decisions()}): e.g. a
+         * {@link io.mthp4j.core.host.HostThpEnforcer} on a host without a BPF-THP hook.
+         */
+        public Builder sink(DecisionSink value) {
+            sink = Objects.requireNonNull(value, "sink");
             return this;
         }
 
@@ -550,6 +703,18 @@ public final class PolicyController implements AutoCloseable {
                 throw new IllegalArgumentException("maxCgroups must be at least 1, was " + value);
             }
             maxCgroups = value;
+            return this;
+        }
+
+        /**
+         * Most cgroups whose headroom is watched for crossings (default 64): the root, then limited cgroups as scans
+         * find them. Beyond it a cgroup's headroom is read at every scan only.
+         */
+        public Builder maxHeadroomWatches(int value) {
+            if (value < 1) {
+                throw new IllegalArgumentException("maxHeadroomWatches must be at least 1, was " + value);
+            }
+            maxHeadroomWatches = value;
             return this;
         }
 

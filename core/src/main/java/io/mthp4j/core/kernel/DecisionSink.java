@@ -16,6 +16,15 @@ public interface DecisionSink {
      */
     void publish(long cgroupId, DecisionTable table, long generation, long expiresAtBootNanos);
 
+    /**
+     * {@link #publish(long, DecisionTable, long, long)} with the reason the decision changed (the controller's
+     * change line), or {@code null} when it did not change. Sinks that log their own actions use it; the
+     * default ignores it.
+     */
+    default void publish(long cgroupId, DecisionTable table, long generation, long expiresAtBootNanos, String reason) {
+        publish(cgroupId, table, generation, expiresAtBootNanos);
+    }
+
     /** Removes the decision for {@code cgroupId}, if any. */
     void withdraw(long cgroupId);
 }

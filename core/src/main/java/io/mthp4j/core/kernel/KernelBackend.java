@@ -25,6 +25,9 @@ public interface KernelBackend {
     /** PSI triggers. */
     Psi psi();
 
+    /** Memory usage against hard limits, read or watched (the headroom signal next to PSI). */
+    MemoryHeadroom headroom();
+
     /** The calling process (on Linux this JVM; on the fake kernel the process the test acts as). */
     ThpProcess currentProcess();
 

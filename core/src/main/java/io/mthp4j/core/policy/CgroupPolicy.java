@@ -41,4 +41,16 @@ public interface CgroupPolicy extends MthpPolicy {
     default boolean needsSamples() {
         return true;
     }
+
+    /** No headroom shares: the policy does not read usage against limits. */
+    double[] NO_SHARES = {};
+
+    /**
+     * The shares of a cgroup's hard limit this policy acts on (ascending, each in (0, 1]), or none. When there
+     * are some, the controller reads every cgroup's {@link CgroupSample#headroom()} and watches its root for
+     * usage crossing them, so a crossing causes a scan at once. Callers must not modify the array.
+     */
+    default double[] headroomShares() {
+        return NO_SHARES;
+    }
 }

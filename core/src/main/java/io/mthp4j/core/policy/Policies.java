@@ -149,6 +149,11 @@ public final class Policies {
             }
 
             @Override
+            public double[] headroomShares() {
+                return policy.headroomShares();
+            }
+
+            @Override
             public String toString() {
                 return name;
             }
@@ -167,11 +172,12 @@ public final class Policies {
         return ps;
     }
 
-    /** What intersect and firstMatch share: forget, matches and needsSamples over the parts. */
+    /** What intersect and firstMatch share: forget, matches, needsSamples and headroom shares over the parts. */
     private abstract static class Combined implements CgroupPolicy {
         private final CgroupPolicy[] parts;
         private final String name;
         private final boolean needsSamples;
+        private final double[] headroomShares;
 
         Combined(CgroupPolicy[] parts, String name) {
             this.parts = parts;
@@ -181,6 +187,13 @@ public final class Policies {
                 needs |= p.needsSamples();
             }
             this.needsSamples = needs;
+            this.headroomShares = java.util.Arrays.stream(parts).flatMapToDouble(p -> java.util.Arrays.stream(p.headroomShares()))
+                    .distinct().sorted().toArray();
+        }
+
+        @Override
+        public double[] headroomShares() {
+            return headroomShares;
         }
 
         @Override

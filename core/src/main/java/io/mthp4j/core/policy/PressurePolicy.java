@@ -47,6 +47,8 @@ import org.slf4j.LoggerFactory;
  *       decision, an emptied one keeps its last.</li>
  *   <li>Hysteresis ({@link Builder#hysteresis}, default 0 = none as in the series): after pressure, huge orders
  *       come back only after that many consecutive quiet scans.</li>
+ *   <li>Headroom ({@link Builder#headroom}, default off as in the series, issue 9): a cgroup near its hard limit
+ *       counts as pressured, so base pages come before reclaim does (see {@link HeadroomPolicy}).</li>
  * </ul>
  */
 public final class PressurePolicy implements CgroupPolicy {
@@ -74,8 +76,17 @@ public final class PressurePolicy implements CgroupPolicy {
      * @param pressured   the pressure part of the decision, after hysteresis
      * @param quietScans  consecutive quiet scans while still held pressured
      * @param level       the decision
+     * @param room        the headroom rule's state, or null without the headroom option
      */
-    record State(boolean baseline, long stallMicros, boolean pressured, int quietScans, Level level) {
+    record State(boolean baseline, long stallMicros, boolean pressured, int quietScans, Level level, HeadroomRule.State room) {
+
+        State(boolean baseline, long stallMicros, boolean pressured, int quietScans, Level level) {
+            this(baseline, stallMicros, pressured, quietScans, level, null);
+        }
+
+        boolean roomOver() {
+            return room != null && room.effective();
+        }
     }
 
     private final Flavor flavor;
@@ -90,6 +101,7 @@ public final class PressurePolicy implements CgroupPolicy {
     private final boolean firstSightingQuirk;
     private final int hysteresis;
     private final int maxCgroups;
+    private final HeadroomRule headroom;
     /** The threshold in microseconds of our stall totals, rounded up: {@code delta >= threshold} exactly. */
     private final long thresholdMicros;
     private final DecisionTable[] tables = new DecisionTable[Level.values().length];
@@ -109,6 +121,7 @@ public final class PressurePolicy implements CgroupPolicy {
         this.firstSightingQuirk = b.firstSightingQuirk;
         this.hysteresis = b.hysteresis;
         this.maxCgroups = b.maxCgroups;
+        this.headroom = b.headroom;
         // §15.4: the sample compares the kfunc's delta with the -t number; the kfunc's unit is a parameter.
         long nanos = stallUnit.toNanos(threshold.toMillis()); // saturates at Long.MAX_VALUE
         this.thresholdMicros = nanos / 1000 + (nanos % 1000 == 0 ? 0 : 1);
@@ -154,11 +167,18 @@ public final class PressurePolicy implements CgroupPolicy {
             return tables[Level.NORMAL.ordinal()]; // -f: always init_order, no scanning
         }
         State prev = states.getIfPresent(id);
-        // The parent's state matters only where step() reads it; skipping the lookup otherwise saves a cache access
-        // per cgroup and scan (most scans of most cgroups).
-        boolean parentRead = !sample.hasTasks() || (!firstSightingQuirk && prev == null);
+        // The parent's state matters only where step() or the headroom rule reads it; skipping the lookup otherwise
+        // saves a cache access per cgroup and scan (most scans of most cgroups).
+        boolean parentRead = headroom != null || !sample.hasTasks() || (!firstSightingQuirk && prev == null);
         State parent = !parentRead || sample.parentId() == 0 ? null : states.getIfPresent(sample.parentId());
         State next = step(prev, parent, sample);
+        if (headroom != null) {
+            // issue 9: over the headroom share counts as pressured, with the rule's own hysteresis
+            HeadroomRule.State room = headroom.step(prev == null ? null : prev.room(), parent != null && parent.roomOver(),
+                    sample.headroom());
+            next = new State(next.baseline(), next.stallMicros(), next.pressured(), next.quietScans(),
+                    room.effective() ? Level.PRESSURED : next.level(), room);
+        }
         states.put(id, next);
         DecisionTable table = tables[next.level().ordinal()];
         publishToBoard(id, table);
@@ -323,6 +343,16 @@ public final class PressurePolicy implements CgroupPolicy {
         return hysteresis;
     }
 
+    @Override
+    public double[] headroomShares() {
+        return headroom == null || fixed ? NO_SHARES : headroom.shares(); // -f reads nothing
+    }
+
+    /** Whether the headroom option is on. */
+    public boolean headroom() {
+        return headroom != null;
+    }
+
     /** The table a normal cgroup gets (also what a new root-level cgroup starts with). */
     public DecisionTable normalTable() {
         return tables[Level.NORMAL.ordinal()];
@@ -344,7 +374,8 @@ public final class PressurePolicy implements CgroupPolicy {
                 + stallUnit.name().toLowerCase(java.util.Locale.ROOT) + ", interval " + interval.toMillis() + " ms, order "
                 + order + ", min " + Orders.formatSize(minMemoryBytes) + (fixed ? ", fixed" : "") + (debug ? ", debug" : "")
                 + (firstSightingQuirk ? ", v2 first-sighting quirk" : "") + (hysteresis > 0 ? ", hysteresis " + hysteresis : "")
-                + "]";
+                + (headroom != null ? ", headroom " + Math.round(headroom.high() * 100) + "%/" + Math.round(headroom.low() * 100)
+                + "% x" + headroom.quietScans() : "") + "]";
     }
 
     /** Builds a policy; every default is the mthp_ext sample's (§15.6). */
@@ -361,6 +392,7 @@ public final class PressurePolicy implements CgroupPolicy {
         private boolean firstSightingQuirk;
         private int hysteresis;
         private int maxCgroups = 65_536;
+        private HeadroomRule headroom;
 
         private Builder(Flavor flavor, PageGeometry geometry) {
             this.flavor = Objects.requireNonNull(flavor, "flavor");
@@ -438,6 +470,25 @@ public final class PressurePolicy implements CgroupPolicy {
                 throw new IllegalArgumentException("maxCgroups must be at least 1, was " + value);
             }
             maxCgroups = value;
+            return this;
+        }
+
+        /**
+         * The headroom option (issue 9; off by default, as in the series): a cgroup whose usage reaches
+         * {@code highShare} of its hard limit counts as pressured until usage has been below {@code lowShare} for
+         * {@code quietScans} consecutive scans, whatever its stall; see {@link HeadroomPolicy}. The controller then
+         * reads every cgroup's headroom and watches for crossings.
+         *
+         * @throws IllegalArgumentException unless {@code 0 < lowShare <= highShare <= 1} and {@code quietScans >= 0}
+         */
+        public Builder headroom(double highShare, double lowShare, int quietScans) {
+            headroom = new HeadroomRule(highShare, lowShare, quietScans);
+            return this;
+        }
+
+        /** No headroom option (the default). */
+        public Builder noHeadroom() {
+            headroom = null;
             return this;
         }
 

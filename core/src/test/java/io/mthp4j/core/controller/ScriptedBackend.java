@@ -8,6 +8,9 @@ import io.mthp4j.api.PageGeometry;
 import io.mthp4j.core.kernel.CgroupMemory;
 import io.mthp4j.core.kernel.CgroupTree;
 import io.mthp4j.core.kernel.DecisionSink;
+import io.mthp4j.core.kernel.Headroom;
+import io.mthp4j.core.kernel.HeadroomWatch;
+import io.mthp4j.core.kernel.MemoryHeadroom;
 import io.mthp4j.core.kernel.KernelBackend;
 import io.mthp4j.core.kernel.Pressure;
 import io.mthp4j.core.kernel.Psi;
@@ -38,6 +41,8 @@ final class ScriptedBackend implements KernelBackend {
         volatile boolean tasks = true;
         volatile long fullStallMicros;
         volatile long anonBytes;
+        volatile long usageBytes;
+        volatile long limitBytes = CgroupMemory.NO_LIMIT;
 
         Cg(CgroupRef ref) {
             this.ref = ref;
@@ -61,6 +66,10 @@ final class ScriptedBackend implements KernelBackend {
     final LinkedBlockingDeque<Boolean> awaitScript = new LinkedBlockingDeque<>();
     volatile boolean triggerClosed;
     volatile int awaits;
+    /** Scripted headroom crossings for watches; an empty queue blocks (really) until offered or closed. */
+    final LinkedBlockingDeque<Boolean> headroomScript = new LinkedBlockingDeque<>();
+    final List<String> headroomWatches = new ArrayList<>();
+    volatile boolean headroomClosed;
 
     ScriptedBackend() {
         cgroups.put("/", new Cg(new CgroupRef(1, "/")));
@@ -198,6 +207,49 @@ final class ScriptedBackend implements KernelBackend {
                     triggerClosed = true;
                 }
             };
+        };
+    }
+
+    @Override
+    public MemoryHeadroom headroom() {
+        return new MemoryHeadroom() {
+            @Override
+            public Headroom sample(CgroupRef cgroup) {
+                maybeFail(cgroup.path() + "/memory.current");
+                Cg cg = live(cgroup);
+                return cg.limitBytes == CgroupMemory.NO_LIMIT ? Headroom.unlimited(cg.usageBytes)
+                        : new Headroom(cg.usageBytes, cg.limitBytes, Headroom.Limit.MEMORY_MAX);
+            }
+
+            @Override
+            public HeadroomWatch watch(CgroupRef cgroup, double... shares) {
+                live(cgroup);
+                synchronized (headroomWatches) {
+                    headroomWatches.add(cgroup.path() + " " + java.util.Arrays.toString(MemoryHeadroom.checkShares(shares)));
+                }
+                return new HeadroomWatch() {
+                    @Override
+                    public boolean await(Duration timeout) throws InterruptedException {
+                        while (!headroomClosed) {
+                            Boolean next = headroomScript.poll(10, TimeUnit.MILLISECONDS);
+                            if (next != null) {
+                                return next;
+                            }
+                        }
+                        return false;
+                    }
+
+                    @Override
+                    public Mechanism mechanism() {
+                        return Mechanism.POLLING;
+                    }
+
+                    @Override
+                    public void close() {
+                        headroomClosed = true;
+                    }
+                };
+            }
         };
     }
 

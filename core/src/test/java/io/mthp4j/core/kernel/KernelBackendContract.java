@@ -183,6 +183,15 @@ public abstract class KernelBackendContract {
         assertEquals(original, self.thpMode());
     }
 
+    @Test
+    void theCurrentProcessIsInACgroupOfTheTreeThatHasTasks() {
+        ThpProcess self = backend.currentProcess();
+        CgroupRef own = self.cgroup();
+        CgroupTree tree = backend.cgroups();
+        assertTrue(tree.walk(tree.root()).contains(own), own + " is not in the walk of " + tree.root());
+        assertTrue(tree.hasTasks(own), own + " holds this process, so it has tasks");
+    }
+
     // ---- decisions ----
 
     @Test

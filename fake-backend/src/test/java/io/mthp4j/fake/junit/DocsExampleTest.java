@@ -9,7 +9,7 @@ import io.mthp4j.fake.FakeProcess;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The example of docs/testing.md, verbatim, so the documentation stays true. */
+/** The example of docs/fake-kernel.md, verbatim, so the documentation stays true. */
 @WithFakeKernel
 class DocsExampleTest {
 
