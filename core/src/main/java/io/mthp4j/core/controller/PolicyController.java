@@ -21,13 +21,12 @@ import io.mthp4j.core.policy.CgroupPolicy;
 import io.mthp4j.core.policy.CgroupSample;
 import io.mthp4j.core.policy.PressurePolicy;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -71,7 +70,10 @@ public final class PolicyController implements AutoCloseable {
     private static final long[] UNPRIVILEGED_WINDOWS_MICROS = {2_000_000, 4_000_000, 6_000_000, 8_000_000, 10_000_000};
 
     /** What the controller keeps per cgroup. */
-    private record Tracked(CgroupRef cgroup, DecisionTable table, long stallMicros, long memoryBytes) {
+    private record Tracked(CgroupRef cgroup, DecisionTable table, long stallMicros, long memoryBytes, long scan) {
+        Tracked seenIn(long scanNumber) {
+            return new Tracked(cgroup, table, stallMicros, memoryBytes, scanNumber);
+        }
     }
 
     private final KernelBackend backend;
@@ -84,7 +86,12 @@ public final class PolicyController implements AutoCloseable {
     private final long ttlNanos;
     private final Cache<Long, Tracked> tracked;
     private final ReentrantLock scanLock = new ReentrantLock();
-    private final Set<Long> failing = new HashSet<>();
+    /** Cgroups skipped for an error, with the number of the scan that last walked them. */
+    private final Map<Long, Long> failing = new HashMap<>();
+    /** The ancestors of the cgroup being scanned (pre-order walk), reused between scans. */
+    private final ArrayDeque<CgroupRef> ancestors = new ArrayDeque<>();
+    /** The number of the scan in progress (under the scan lock); stamps the tracked cgroups it walked. */
+    private long scanNumber;
     private final AtomicLong scans = new AtomicLong();
     private final AtomicLong changes = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
@@ -145,6 +152,7 @@ public final class PolicyController implements AutoCloseable {
     }
 
     private void scan() {
+        long scan = ++scanNumber;
         long now = backend.bootTimeNanos();
         CgroupTree tree = backend.cgroups();
         List<CgroupRef> cgroups;
@@ -155,36 +163,64 @@ public final class PolicyController implements AutoCloseable {
             LOG.warn("scan of {} skipped: cannot walk it ({}); the next scan tries again", root, e.getMessage());
             return;
         }
-        Map<String, Long> idByPath = new HashMap<>();
-        Set<Long> seen = new HashSet<>();
+        // The scan's number marks what it walked: tracked cgroups not marked are gone (no per-scan set of ids).
+        ancestors.clear();
         for (CgroupRef cgroup : cgroups) {
-            idByPath.put(cgroup.path(), cgroup.id());
-            seen.add(cgroup.id());
-            long parentId = cgroup.equals(root) ? 0 : idByPath.getOrDefault(parentPath(cgroup.path()), 0L);
+            long parentId = parentId(cgroup);
             try {
-                scanOne(tree, cgroup, parentId, now);
-                if (failing.remove(cgroup.id())) {
+                scanOne(tree, cgroup, parentId, now, scan);
+                if (failing.remove(cgroup.id()) != null) {
                     LOG.info("cgroup {} is readable again", cgroup);
                 }
             } catch (RuntimeException e) {
                 errors.incrementAndGet();
-                if (failing.add(cgroup.id())) {
+                Tracked t = tracked.getIfPresent(cgroup.id());
+                if (t != null) {
+                    tracked.put(cgroup.id(), t.seenIn(scan)); // skipped, not removed: its decision stays
+                }
+                if (failing.put(cgroup.id(), scan) == null) {
                     LOG.warn("cgroup {} skipped in this scan: {}", cgroup, e.getMessage());
                 } else {
                     LOG.debug("cgroup {} skipped again: {}", cgroup, e.getMessage());
                 }
             }
         }
-        for (Long id : new ArrayList<>(tracked.asMap().keySet())) {
-            if (!seen.contains(id)) {
-                tracked.invalidate(id); // removed: withdrawn and forgotten by the removal listener
+        for (Tracked t : new ArrayList<>(tracked.asMap().values())) {
+            if (t.scan() != scan) {
+                tracked.invalidate(t.cgroup().id()); // removed: withdrawn and forgotten by the removal listener
             }
         }
-        failing.retainAll(seen);
+        failing.values().removeIf(lastWalked -> lastWalked != scan);
         tracked.cleanUp();
     }
 
-    private void scanOne(CgroupTree tree, CgroupRef cgroup, long parentId, long now) {
+    /**
+     * The id of {@code cgroup}'s parent in this scan's pre-order walk, 0 for the scan's root: the nearest
+     * ancestor still on the stack (kept with push and pop, no lookup by path).
+     */
+    private long parentId(CgroupRef cgroup) {
+        if (cgroup.equals(root)) {
+            ancestors.clear();
+            ancestors.push(cgroup);
+            return 0;
+        }
+        String path = cgroup.path();
+        while (!ancestors.isEmpty() && !isAncestor(ancestors.peek().path(), path)) {
+            ancestors.pop();
+        }
+        long parentId = ancestors.isEmpty() ? 0 : ancestors.peek().id();
+        ancestors.push(cgroup);
+        return parentId;
+    }
+
+    private static boolean isAncestor(String ancestor, String path) {
+        if (ancestor.equals("/")) {
+            return path.length() > 1;
+        }
+        return path.length() > ancestor.length() && path.charAt(ancestor.length()) == '/' && path.startsWith(ancestor);
+    }
+
+    private void scanOne(CgroupTree tree, CgroupRef cgroup, long parentId, long now, long scan) {
         boolean tasks = tree.hasTasks(cgroup);
         long stall = 0;
         long memory = 0;
@@ -216,7 +252,7 @@ public final class PolicyController implements AutoCloseable {
         // Keep the last read numbers for the next change's "before" (a taskless cgroup is not read).
         long keptStall = tasks || before == null ? stall : before.stallMicros();
         long keptMemory = tasks || before == null ? memory : before.memoryBytes();
-        tracked.put(cgroup.id(), new Tracked(cgroup, table, keptStall, keptMemory));
+        tracked.put(cgroup.id(), new Tracked(cgroup, table, keptStall, keptMemory, scan));
     }
 
     /** The change line: {@code cgroup /a: stall 10 -> 250010 us, mem 64M[, usage 52M of memory.max 64M (81%)], order=9 -> order=0}. */
@@ -283,11 +319,6 @@ public final class PolicyController implements AutoCloseable {
 
     private static String orderOf(long mask) {
         return mask == -1L ? "any" : Integer.toString(Math.max(0, Orders.highest(mask)));
-    }
-
-    private static String parentPath(String path) {
-        int slash = path.lastIndexOf('/');
-        return slash <= 0 ? "/" : path.substring(0, slash);
     }
 
     // ---- the loop ----

@@ -167,7 +167,10 @@ public final class PressurePolicy implements CgroupPolicy {
             return tables[Level.NORMAL.ordinal()]; // -f: always init_order, no scanning
         }
         State prev = states.getIfPresent(id);
-        State parent = sample.parentId() == 0 ? null : states.getIfPresent(sample.parentId());
+        // The parent's state matters only where step() or the headroom rule reads it; skipping the lookup otherwise
+        // saves a cache access per cgroup and scan (most scans of most cgroups).
+        boolean parentRead = headroom != null || !sample.hasTasks() || (!firstSightingQuirk && prev == null);
+        State parent = !parentRead || sample.parentId() == 0 ? null : states.getIfPresent(sample.parentId());
         State next = step(prev, parent, sample);
         if (headroom != null) {
             // issue 9: over the headroom share counts as pressured, with the rule's own hysteresis
