@@ -1221,12 +1221,20 @@ final class MemoryManager {
         long budget = settings().khugepaged().pagesToScan();
         long progress = 0;
         long pmdSize = 1L << pmdShift;
+        int passesThroughHead = 0;
+        // khugepaged_do_scan stops after passing the head of the list twice (pass_through_head < 2), and each
+        // khugepaged_scan_mm_slot counts one page of progress for taking an mm: a list of mms with nothing to
+        // scan cannot keep the pass going.
         while (progress < budget && !khugepagedSlots.isEmpty()) {
             if (khugepagedSlot >= khugepagedSlots.size()) {
                 khugepagedSlot = 0;
                 khugepagedCursor = 0;
             }
+            if (khugepagedSlot == 0 && khugepagedCursor == 0 && ++passesThroughHead > 2) {
+                break;
+            }
             FakeProcess p = khugepagedSlots.get(khugepagedSlot);
+            progress++;
             boolean dropped = p.exited || p.mode == io.mthp4j.api.ProcessThpMode.DISABLED;
             boolean stopped = false;
             if (!dropped) {

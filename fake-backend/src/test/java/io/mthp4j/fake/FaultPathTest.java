@@ -348,6 +348,26 @@ class FaultPathTest {
             kernel.checkInvariants();
         }
 
+        /** Regression: registered mms with nothing left to scan must not keep a khugepaged pass going forever. */
+        @Test
+        @org.junit.jupiter.api.Timeout(60)
+        void khugepagedEndsAPassWhenNothingIsLeftToScan() {
+            long a = p.mmapAnonymous(pmd);
+            p.read(a, 1); // anon_vma: khugepaged only takes VMAs that have one
+            p.madvise(a, pmd, Madvice.HUGEPAGE);
+            assertTrue(p.registeredWithKhugepaged());
+            p.munmap(a, pmd);
+            FakeProcess q = kernel.spawn(kernel.cgroups().root());
+            long b = q.mmapAnonymous(pmd);
+            q.read(b, 1);
+            q.madvise(b, pmd, Madvice.HUGEPAGE);
+            assertTrue(q.registeredWithKhugepaged());
+            q.munmap(b, pmd);
+            kernel.clock().advance(java.time.Duration.ofSeconds(60));
+            long fullScans = Long.parseLong(kernel.readFile("/sys/kernel/mm/transparent_hugepage/khugepaged/full_scans").strip());
+            assertTrue(fullScans >= 6, "full scans: " + fullScans);
+        }
+
         @Test
         void madviseCollapseWorksUnderNeverAndExceptAdvisedButNotDisabledOrNohugepage() {
             set("enabled", "never");
