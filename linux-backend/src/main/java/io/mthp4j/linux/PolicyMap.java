@@ -173,6 +173,14 @@ public final class PolicyMap implements AutoCloseable {
         return map.info().maxEntries();
     }
 
+    /** layout_version (offset 0) and flags (offset 4) as the first 8-byte word, in native byte order. */
+    private static final long HEAD_WORD = java.nio.ByteOrder.nativeOrder() == java.nio.ByteOrder.LITTLE_ENDIAN
+            ? (LAYOUT_VERSION & 0xFFFF_FFFFL) | ((long) F_VALID << 32)
+            : ((long) LAYOUT_VERSION << 32) | (F_VALID & 0xFFFF_FFFFL);
+
+    /** The value as 8-byte words, reused under the map's lock. */
+    private final long[] valueWords = new long[VALUE_SIZE / 8];
+
     /**
      * Writes the decision for {@code cgroupId} (flags {@link #F_VALID}). Allocation-free.
      *
@@ -184,17 +192,19 @@ public final class PolicyMap implements AutoCloseable {
             Memory k = map.keyBuffer();
             Memory v = map.valueBuffer();
             k.setLong(0, cgroupId);
-            v.setInt(OFF_LAYOUT_VERSION, LAYOUT_VERSION);
-            v.setInt(OFF_FLAGS, F_VALID);
-            v.setLong(OFF_GENERATION, generation);
-            v.setLong(OFF_EXPIRES, expiresAtBootNanos);
-            int off = OFF_ALLOWED;
+            // The whole value in one native write (one JNA call instead of eighteen): the benchmark's
+            // map_update_ratio was dominated by per-field writes.
+            long[] words = valueWords;
+            words[0] = HEAD_WORD;
+            words[OFF_GENERATION / 8] = generation;
+            words[OFF_EXPIRES / 8] = expiresAtBootNanos;
+            int w = OFF_ALLOWED / 8;
             for (TvaType t : TVA) {
                 for (VmaType a : VMA) {
-                    v.setLong(off, table.allowed(t, a));
-                    off += 8;
+                    words[w++] = table.allowed(t, a);
                 }
             }
+            v.write(0, words, 0, words.length);
             int e = map.updateFromBuffers(BpfMap.BPF_ANY);
             if (e != 0) {
                 throw map.elemFailure(BpfAttr.MAP_UPDATE_ELEM, e, longBytes(cgroupId));
