@@ -93,6 +93,10 @@ final class Invariants {
                 if (PmdTable.swap(b)) {
                     swap++;
                 } else if (PmdTable.present(b)) {
+                    if ((b & PmdTable.SHARED) != 0 && !t.shmem && (t.shared == null || t.shared[i] == null)) {
+                        throw new AssertionError("pid " + p.pid() + ": page 0x" + Long.toHexString(addr)
+                                + " is marked shared but has no shared folio");
+                    }
                     if (t.shmem) {
                         shmem++;
                     } else {

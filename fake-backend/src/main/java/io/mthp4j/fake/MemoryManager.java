@@ -965,7 +965,9 @@ final class MemoryManager {
             if (f.partial) {
                 deferred.add(f);
             }
-            i = base + n;
+            // Not i = base + n: a page refaulted in a hole of a partly unmapped folio lies inside its span and is
+            // another folio, which needs its own SharedFolio; this folio's PTEs are SHARED now and are stepped over.
+            i++;
         }
     }
 

@@ -52,6 +52,15 @@ class FakeKernelModelTest {
         }
     }
 
+    /**
+     * Sequences the property found, kept as regressions: a fork after a page was refaulted inside the span of a
+     * partly unmapped large folio (a folio of another order in its block) left that page without a shared folio.
+     */
+    @Test
+    void regressions() {
+        run(List.of(3, 1, -1, -16, 4015, -8, -1, -10, 0, -1, -13, 0, 0, 0, 33611321));
+    }
+
     static void run(List<Integer> steps) {
         FakeKernel kernel = FakeKernel.create(FakeKernelConfig.x86_64().toBuilder()
                 .totalMemoryBytes(1L << 30).swapBytes(64L << 20).build());
