@@ -133,19 +133,14 @@ public final class OrderGate {
             }
         }
         // The inline wrapper: the anon sysfs mask (§3.4), for every type but FORCED_COLLAPSE.
-        boolean anonMasked = type != TvaType.FORCED_COLLAPSE && vma.kind() == VmaKind.ANON;
-        if (anonMasked) {
-            orders &= s.anonMask(vma.flags());
-            if (orders == 0) {
-                return 0;
-            }
+        long anonMask = type != TvaType.FORCED_COLLAPSE && vma.kind() == VmaKind.ANON ? s.anonMask(vma.flags()) : -1L;
+        orders &= anonMask;
+        if (orders == 0) {
+            return 0;
         }
         if (hook && placement == HookPlacement.AFTER_SYSFS_MASK) {
-            orders = consult(vma, type, orders);
-            if (v7Strict && anonMasked) {
-                // The verbatim v7 answer may name an order the mask removed; a hook only narrows sysfs (§14.3).
-                orders &= s.anonMask(vma.flags());
-            }
+            // A hook only narrows sysfs (§14.3): the verbatim v7 answer may name an order the mask removed.
+            orders = consult(vma, type, orders) & anonMask;
             if (orders == 0) {
                 return 0;
             }

@@ -553,7 +553,7 @@ class OrderGatePropertiesTest {
     }
 
     @Test
-    @DisplayName("counterexample: v7 strict after the sysfs mask allows a size whose enabled is never")
+    @DisplayName("regression: v7 strict after the sysfs mask stays inside the anon sysfs mask (a size whose enabled is never)")
     void strictAdapterAfterTheMaskBypassesSysfs() {
         // x86-64; top-level madvise; hugepages-2048kB/enabled = always, every other size never.
         ThpSettings settings = ThpSettings.defaults(X86).withEnabled(ThpEnabled.MADVISE)
@@ -569,7 +569,7 @@ class OrderGatePropertiesTest {
     }
 
     @Test
-    @DisplayName("counterexample: per-size within_size must not read write_end")
+    @DisplayName("regression: per-size within_size does not read write_end")
     void perSizeWithinSizeIgnoresWriteEnd() {
         // Anonymous shmem of 1 PMD, i_size 0; hugepages-64kB/shmem_enabled = within_size; top-level never.
         ThpSettings settings = ThpSettings.defaults(X86).withShmemEnabled(ShmemEnabled.NEVER)
