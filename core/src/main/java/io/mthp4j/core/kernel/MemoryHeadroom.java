@@ -61,8 +61,16 @@ public interface MemoryHeadroom {
         }
         long[] out = new long[shares.length];
         for (int i = 0; i < shares.length; i++) {
-            out[i] = (long) Math.ceil(limitBytes * shares[i]);
+            out[i] = threshold(limitBytes, shares[i]);
         }
         return out;
+    }
+
+    /**
+     * {@code ceil(limit × share)}: the byte count at which usage counts as reaching the share; the one rule that
+     * headroom policies and watches share, so that a watch fires exactly where the policy switches.
+     */
+    static long threshold(long limitBytes, double share) {
+        return (long) Math.ceil(limitBytes * share);
     }
 }

@@ -1,5 +1,7 @@
 package io.mthp4j.core.policy;
 
+import io.mthp4j.core.kernel.MemoryHeadroom;
+
 import io.mthp4j.core.kernel.Headroom;
 
 /**
@@ -75,6 +77,6 @@ record HeadroomRule(double high, double low, int quietScans) {
 
     /** {@code ceil(limit × share)}: the byte count at which usage counts as reaching the share. */
     static long threshold(long limitBytes, double share) {
-        return (long) Math.ceil(limitBytes * share);
+        return MemoryHeadroom.threshold(limitBytes, share);
     }
 }
