@@ -54,7 +54,6 @@ final class BpfMap implements AutoCloseable {
     static final long BPF_ANY = 0;
     static final long BPF_NOEXIST = 1;
     static final long BPF_EXIST = 2;
-    static final int BPF_F_NO_PREALLOC = 1;
 
     static final int OBJ_NAME_LEN = 16;
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.]{0,15}");
@@ -321,11 +320,6 @@ final class BpfMap implements AutoCloseable {
     /** UPDATE from the handle's buffers; returns 0 or the errno. Caller holds the lock. */
     int updateFromBuffers(long flags) {
         return elem(BpfAttr.MAP_UPDATE_ELEM, Sys.address(key), Sys.address(value), flags);
-    }
-
-    /** LOOKUP of the key buffer into the value buffer; returns 0 or the errno. Caller holds the lock. */
-    int lookupIntoBuffers() {
-        return elem(BpfAttr.MAP_LOOKUP_ELEM, Sys.address(key), Sys.address(value), 0);
     }
 
     /** DELETE of the key buffer; returns 0 or the errno. Caller holds the lock. */

@@ -36,10 +36,6 @@ final class Bpffs {
             return mountPoint;
         }
 
-        boolean mountedHere() {
-            return mountedHere;
-        }
-
         @Override
         public synchronized void close() {
             if (closed || !mountedHere) {

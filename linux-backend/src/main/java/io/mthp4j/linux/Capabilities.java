@@ -117,6 +117,17 @@ public record Capabilities(String kernelRelease, String arch, boolean bpfAllowed
                 probeExceptAdvised(kernel.self()), probeMadvCollapse(g.pageSize()), mc, mcAt);
     }
 
+    /**
+     * The BPF-THP hook shapes this kernel carries, without the rest of the probe (no BPF map, no prctl or
+     * mmap on this process): what a registering service needs to know.
+     *
+     * @param into filled with the shapes found
+     * @return where they were found (BTF type or kernel symbol), or why none
+     */
+    public static String hookShapes(Set<HookShape> into) {
+        return hookEvidence(Files.exists(BTF_VMLINUX), into);
+    }
+
     private static String hookEvidence(boolean btf, Set<HookShape> hooks) {
         List<String> found = new ArrayList<>();
         if (btf) {

@@ -204,7 +204,4 @@ public record FolioCensus(SortedMap<Integer, Long> foliosByOrder, long partialPa
         }
     }
 
-    static boolean readable() {
-        return Files.isReadable(KPAGEFLAGS);
-    }
 }

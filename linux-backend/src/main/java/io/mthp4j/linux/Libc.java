@@ -42,7 +42,6 @@ final class Libc {
     static final int O_CLOEXEC = 0x80000;
 
     // mmap(2)
-    static final int PROT_NONE = 0;
     static final int PROT_READ = 1;
     static final int PROT_WRITE = 2;
     static final int MAP_PRIVATE = 0x02;
@@ -53,7 +52,6 @@ final class Libc {
     static final short POLLIN = 0x1;
     static final short POLLPRI = 0x2;
     static final short POLLERR = 0x8;
-    static final short POLLHUP = 0x10;
     static final short POLLNVAL = 0x20;
 
     static final int CLOCK_BOOTTIME = 7;

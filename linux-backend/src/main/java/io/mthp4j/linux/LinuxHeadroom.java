@@ -48,10 +48,6 @@ final class LinuxHeadroom implements MemoryHeadroom {
         this.pollInterval = Objects.requireNonNull(pollInterval, "pollInterval");
     }
 
-    Duration pollInterval() {
-        return pollInterval;
-    }
-
     @Override
     public Headroom sample(CgroupRef cgroup) {
         if (cgroup.isRoot()) {
@@ -246,11 +242,6 @@ final class LinuxHeadroom implements MemoryHeadroom {
         @Override
         public Mechanism mechanism() {
             return mechanism;
-        }
-
-        /** The byte thresholds in force. */
-        synchronized long[] thresholds() {
-            return thresholds.clone();
         }
 
         @Override

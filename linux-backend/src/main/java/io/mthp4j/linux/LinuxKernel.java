@@ -148,10 +148,6 @@ public final class LinuxKernel implements KernelBackend, AutoCloseable {
         return self;
     }
 
-    LinuxThpSysfs linuxThp() {
-        return thp;
-    }
-
     LinuxCgroups linuxCgroups() {
         return cgroups;
     }

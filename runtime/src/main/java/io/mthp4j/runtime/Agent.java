@@ -40,7 +40,12 @@ public final class Agent {
                 return "nothing";
             }
             if (spec.get().isOptOut()) {
-                spec.get().optOut().apply(io.mthp4j.linux.LinuxKernel.open().currentProcess());
+                // Through Mthp, so the original mode is recorded (Mthp.restore()) and a registration is respected.
+                if (spec.get().optOut().mode() == io.mthp4j.api.ProcessThpMode.DISABLED) {
+                    Mthp.disable();
+                } else {
+                    Mthp.disableExceptAdvised();
+                }
                 LOG.info("mthp4j agent: prctl mode set: {}", spec.get().name());
                 return spec.get().name();
             }

@@ -248,9 +248,12 @@ public final class Mthp {
                 LOG.info("no mthp4j policy map at {}: enforcing in-process (prctl and madvise)", linux.policyPin());
                 return Enforcement.IN_PROCESS;
             }
-            var caps = linux.probe();
-            if (caps.hooks().isEmpty()) {
-                LOG.info("the policy map is pinned but {}: enforcing in-process", caps.hookEvidence());
+            // Only the hook check: the full probe would create a BPF map and flip this service's prctl mode.
+            java.util.Set<io.mthp4j.linux.Capabilities.HookShape> hooks = java.util.EnumSet.noneOf(
+                    io.mthp4j.linux.Capabilities.HookShape.class);
+            String evidence = io.mthp4j.linux.Capabilities.hookShapes(hooks);
+            if (hooks.isEmpty()) {
+                LOG.info("the policy map is pinned but {}: enforcing in-process", evidence);
                 return Enforcement.IN_PROCESS;
             }
             return Enforcement.PUBLISH;
