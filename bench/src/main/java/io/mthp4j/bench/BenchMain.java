@@ -256,15 +256,6 @@ public final class BenchMain {
         throw new IllegalStateException("no JMH result with " + param + "=" + value);
     }
 
-    private static RunResult find(Collection<RunResult> rs, String method) {
-        for (RunResult r : rs) {
-            if (r.getParams().getBenchmark().endsWith("." + method)) {
-                return r;
-            }
-        }
-        throw new IllegalStateException("no JMH result for method " + method);
-    }
-
     private static RunResult find(Collection<RunResult> rs) {
         return rs.iterator().next();
     }
