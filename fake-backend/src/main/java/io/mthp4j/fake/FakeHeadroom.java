@@ -76,9 +76,18 @@ final class FakeHeadroom implements MemoryHeadroom {
             this.band = bandNow();
         }
 
+        /** The thresholds of the last limit seen: recomputed when the limit changes, not on every charge. */
+        private long thresholdsLimit = Long.MIN_VALUE;
+        private long[] thresholds;
+
         private int bandNow() {
             Headroom h = sample(node);
-            return MemoryHeadroom.band(h.usageBytes(), MemoryHeadroom.thresholds(h.limited() ? h.limitBytes() : CgroupMemory.NO_LIMIT, shares));
+            long limit = h.limited() ? h.limitBytes() : CgroupMemory.NO_LIMIT;
+            if (limit != thresholdsLimit) {
+                thresholds = MemoryHeadroom.thresholds(limit, shares);
+                thresholdsLimit = limit;
+            }
+            return MemoryHeadroom.band(h.usageBytes(), thresholds);
         }
 
         /** A charge or limit of the memcg changed (under the kernel lock). */

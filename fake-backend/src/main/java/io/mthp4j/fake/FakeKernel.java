@@ -174,9 +174,8 @@ public final class FakeKernel implements KernelBackend {
      * @throws KernelException ENOENT for a file the kernel does not have
      */
     public String readFile(String path) {
-        String thp = ThpSettings_ROOT + "/";
-        if (path.startsWith(thp)) {
-            String text = sysfs.readFile(path.substring(thp.length()));
+        if (path.startsWith(THP_ROOT)) {
+            String text = sysfs.readFile(path.substring(THP_ROOT.length()));
             if (text == null) {
                 throw new KernelException("open", path, Errno.ENOENT, "no such file");
             }
@@ -219,10 +218,9 @@ public final class FakeKernel implements KernelBackend {
      * kernel is discarded; use {@link #psi()} for one you can close).
      */
     public void writeFile(String path, String value) {
-        String thp = ThpSettings_ROOT + "/";
         try {
-            if (path.startsWith(thp)) {
-                sysfs.writeFile(path.substring(thp.length()), value);
+            if (path.startsWith(THP_ROOT)) {
+                sysfs.writeFile(path.substring(THP_ROOT.length()), value);
                 return;
             }
             if (path.startsWith(Cgroups.MOUNT)) {
@@ -236,7 +234,7 @@ public final class FakeKernel implements KernelBackend {
         }
     }
 
-    private static final String ThpSettings_ROOT = io.mthp4j.api.ThpSettings.ROOT;
+    private static final String THP_ROOT = io.mthp4j.api.ThpSettings.ROOT + "/";
 
     /** {@code /proc/vmstat} counter {@code name}. */
     public long vmstat(String name) {
@@ -783,16 +781,10 @@ public final class FakeKernel implements KernelBackend {
                 if (memory.reclaim(null, m, m.charged - m.max) > 0) {
                     continue;
                 }
-                List<FakeProcess> victims = processesIn(m);
-                if (victims.isEmpty()) {
+                if (processesIn(m).isEmpty()) {
                     return;
                 }
-                m.event(Memcg.EVENT_OOM);
-                FakeProcess victim = victims.stream().max(Comparator.comparingLong(q -> q.rssAnon + q.swapPages)).get();
-                victim.memcg.event(Memcg.EVENT_OOM_KILL);
-                victim.killed = true;
-                victim.oomReason = "memory.max of " + m.node.ref.path() + " was lowered";
-                victim.exit();
+                memory.oomKill(null, m, "memory.max of " + m.node.ref.path() + " was lowered");
             }
         }
 

@@ -43,9 +43,9 @@ public record FakeKernelConfig(PageGeometry geometry, long totalMemoryBytes, Thp
                 throw new IllegalArgumentException("swap size and costs must not be negative: swapBytes=" + swapBytes
                         + ", reclaimNanosPerPage=" + reclaimNanosPerPage + ", swapInNanosPerPage=" + swapInNanosPerPage);
             }
-            if (reclaimBatchPages < 1 || hz < 100 || hz > 1000) {
+            if (reclaimBatchPages < 1 || hz < 100 || hz > 1000 || 1_000_000_000 % hz != 0) {
                 throw new IllegalArgumentException("reclaimBatchPages must be >= 1 (was " + reclaimBatchPages
-                        + ") and hz in 100..1000 (was " + hz + ")");
+                        + ") and hz in 100..1000 dividing 10^9, as PSI's jiffies need (was " + hz + ")");
             }
         }
 

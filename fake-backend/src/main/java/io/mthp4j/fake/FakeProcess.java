@@ -58,8 +58,6 @@ public final class FakeProcess implements ThpProcess {
     long rssAnon;
     long rssShmem;
     long swapPages;
-    long minorFaults;
-    long majorFaults;
     long reclaimCursor;
     /** A per-process policy (BPF-THP v10+ scoping), inherited on fork and kept on exec; null for none. */
     MthpPolicy processPolicy;
@@ -186,7 +184,6 @@ public final class FakeProcess implements ThpProcess {
         }
         regions.clear();
         vmas.clear();
-        rssShmem = 0;
     }
 
     /** Moves the process to another cgroup ({@code echo pid > cgroup.procs}); its charges stay where they are. */
@@ -407,7 +404,6 @@ public final class FakeProcess implements ThpProcess {
     }
 
     void minorFault() {
-        minorFaults++;
         memcg.addFaults(1, 0);
         kernel.memory().vmstat.add(Vmstat.PGFAULT, 1);
     }

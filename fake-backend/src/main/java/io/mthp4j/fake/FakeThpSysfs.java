@@ -87,13 +87,6 @@ final class FakeThpSysfs implements ThpSysfs {
         }
     }
 
-    /** Adds {@code delta} to a per-size counter named as in its file. */
-    void addStat(int order, String name, long delta) {
-        synchronized (kernel.lock) {
-            add(order, statIndex(order, name) % STATS, delta);
-        }
-    }
-
     long stat(int order, String name) {
         synchronized (kernel.lock) {
             return stats[statIndex(order, name)];
@@ -251,7 +244,4 @@ final class FakeThpSysfs implements ThpSysfs {
         return java.util.Arrays.stream(lists).flatMap(List::stream).toList();
     }
 
-    Map<String, String> renderSettings() {
-        return settings.render();
-    }
 }

@@ -21,7 +21,6 @@ final class Memcg {
     long swap;
     long high = NO_LIMIT;
     long max = NO_LIMIT;
-    long swapMax = NO_LIMIT;
     /** memory.events: low, high, max, oom, oom_kill (hierarchical) and the local copy. */
     final long[] events = new long[5];
     final long[] eventsLocal = new long[5];

@@ -46,6 +46,8 @@ final class MemoryManager {
     private final int pmdOrder;
     private final int pmdPages;
     private final FakeThpSysfs sysfs;
+    /** The kernel's rules without a policy, for questions no hook takes part in. */
+    private final OrderGate rules;
     final Vmstat vmstat = new Vmstat();
     final PhysicalMemory physical;
     final FakeKernelConfig.PressureModel pressure;
@@ -74,6 +76,7 @@ final class MemoryManager {
         this.pmdShift = pageShift + pmdOrder;
         this.pmdPages = geometry.pmdPages();
         this.sysfs = kernel.sysfs();
+        this.rules = OrderGate.builder(geometry).build();
         this.pressure = config.pressure();
         this.physical = new PhysicalMemory(geometry, config.totalMemoryBytes(), config.seed(), kernel.lock);
     }
@@ -86,17 +89,10 @@ final class MemoryManager {
         return pressure.swapBytes() >> pageShift;
     }
 
-    private ThpSettings settings() {
+    ThpSettings settings() {
         return sysfs.settings();
     }
 
-    ThpSettings settingsNow() {
-        return sysfs.settings();
-    }
-
-    void commitChargeFor(Memcg memcg, long pages) {
-        commitCharge(memcg, pages);
-    }
 
     // =====================================================================================================
     // Faults (§5)
@@ -142,7 +138,12 @@ final class MemoryManager {
                 p.tables.put(pmdIndex, t);
                 t.pte = new byte[pmdPages];
             }
-            kernel.shmem().fault(p, vma, t, addr, write);
+            int i = (int) ((addr >>> pageShift) & (pmdPages - 1));
+            if (PmdTable.present(t.pte[i])) {
+                t.pte[i] = (byte) (t.pte[i] | PmdTable.YOUNG); // mapped: an access, not a fault
+            } else {
+                kernel.shmem().fault(p, vma, t, addr, write);
+            }
             return next;
         }
         if (t == null || (t.pte == null && t.pmd == PmdTable.PMD_NONE)) {
@@ -380,7 +381,7 @@ final class MemoryManager {
         return false;
     }
 
-    private void commitCharge(Memcg memcg, long pages) {
+    void commitCharge(Memcg memcg, long pages) {
         memcg.charge(pages);
         for (Memcg m = memcg; m != null; m = m.parent) {
             if (m.high != Memcg.NO_LIMIT && m.charged > m.high) {
@@ -868,7 +869,7 @@ final class MemoryManager {
         }
     }
 
-    /** Everything of {@code p} goes: pages, swap, tables, khugepaged slot. */
+    /** Everything of {@code p} goes: pages, swap, tables (its khugepaged slot goes at khugepaged's next visit). */
     void exitMm(FakeProcess p) {
         for (long key : p.tables.sortedKeys()) {
             PmdTable t = p.tables.get(key);
@@ -903,7 +904,7 @@ final class MemoryManager {
                 c.pmdYoung = t.pmdYoung;
                 if (t.pmd == PmdTable.PMD_FOLIO) {
                     if (t.pmdShared == null) {
-                        SharedFolio f = new SharedFolio(pmdOrder, t.owner, true);
+                        SharedFolio f = new SharedFolio(pmdOrder, t.owner);
                         java.util.Arrays.fill(f.mapcount, (short) 1);
                         f.mappedPages = pmdPages;
                         f.pmdMappings = 1;
@@ -951,7 +952,7 @@ final class MemoryManager {
             int order = PmdTable.order(b);
             int n = 1 << order;
             int base = i & -n;
-            SharedFolio f = new SharedFolio(order, t.ownerOf(base), true);
+            SharedFolio f = new SharedFolio(order, t.ownerOf(base));
             f.partial = (b & PmdTable.PARTIAL) != 0;
             for (int j = base; j < base + n; j++) {
                 int c = t.pte[j];
@@ -1157,9 +1158,9 @@ final class MemoryManager {
 
     /**
      * The OOM killer for {@code scope}: kills the process in it with the most anonymous memory and swap
-     * (oom_badness without the adjustments). Returns true if that was {@code p}.
+     * (oom_badness without the adjustments), else {@code p} (may be null). Returns true if that was {@code p}.
      */
-    private boolean oomKill(FakeProcess p, Memcg scope, String why) {
+    boolean oomKill(FakeProcess p, Memcg scope, String why) {
         scope.event(Memcg.EVENT_OOM);
         FakeProcess victim = null;
         for (FakeProcess q : kernel.processesIn(scope)) {
@@ -1169,6 +1170,9 @@ final class MemoryManager {
         }
         if (victim == null) {
             victim = p;
+        }
+        if (victim == null) {
+            return false; // nobody to kill (a limit lowered on a cgroup without processes)
         }
         victim.memcg.event(Memcg.EVENT_OOM_KILL);
         victim.killed = true;
@@ -1192,8 +1196,9 @@ final class MemoryManager {
         }
     }
 
-    boolean khugepagedRunning() {
-        return kernel.gateBuilder().build().hugepagePmdEnabled(settings());
+    /** start_stop_khugepaged: the thread runs while hugepage_pmd_enabled() (§6). */
+    private boolean khugepagedRunning() {
+        return rules.hugepagePmdEnabled(settings());
     }
 
     /** Runs the khugepaged passes due by {@code now} (one per scan_sleep_millisecs while it runs). */
@@ -1211,6 +1216,9 @@ final class MemoryManager {
         while (nextKhugepagedNanos <= now && guard++ < 1_000_000) {
             khugepagedPass();
             nextKhugepagedNanos += Math.max(sleep, 1);
+        }
+        if (nextKhugepagedNanos <= now) {
+            nextKhugepagedNanos = now + Math.max(sleep, 1); // scan_sleep_millisecs 0: a million passes are enough
         }
     }
 
@@ -1438,7 +1446,7 @@ final class MemoryManager {
                 if (a < start || a >= end) {
                     continue;
                 }
-                int order = orderAt(p, t, i);
+                int order = orderAt(t, i);
                 if (order >= 0) {
                     pagesByOrder[order]++;
                 }
@@ -1448,7 +1456,7 @@ final class MemoryManager {
     }
 
     /** The order of the folio mapped at PTE {@code i} of {@code t}, or -1 when nothing is (none, zero, swap). */
-    int orderAt(FakeProcess p, PmdTable t, int i) {
+    int orderAt(PmdTable t, int i) {
         if (t.pte == null) {
             return t.pmd == PmdTable.PMD_FOLIO ? pmdOrder : -1;
         }
@@ -1471,7 +1479,7 @@ final class MemoryManager {
         if (t == null) {
             return -1;
         }
-        return orderAt(p, t, (int) ((addr >>> pageShift) & (pmdPages - 1)));
+        return orderAt(t, (int) ((addr >>> pageShift) & (pmdPages - 1)));
     }
 
     boolean pmdMappedAt(FakeProcess p, long addr) {

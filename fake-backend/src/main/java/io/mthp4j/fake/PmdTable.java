@@ -73,10 +73,6 @@ final class PmdTable {
         return (b & (PRESENT | SHARED)) == PRESENT && (b & ORDER) == order;
     }
 
-    boolean pmdMapped() {
-        return pte == null && pmd == PMD_FOLIO;
-    }
-
     Memcg ownerOf(int i) {
         return owners != null && owners[i] != null ? owners[i] : owner;
     }

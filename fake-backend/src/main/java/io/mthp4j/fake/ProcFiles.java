@@ -71,28 +71,28 @@ final class ProcFiles {
                 b.append(" ".repeat(Math.max(1, 73 - lineLength(b)))).append("/dev/zero (deleted)");
             }
             b.append('\n');
-            field(b, "Size:           ", (vma.end() - vma.start()) >> 10);
-            field(b, "KernelPageSize: ", pageKb);
-            field(b, "MMUPageSize:    ", pageKb);
-            field(b, "Rss:            ", rss * pageKb);
-            field(b, "Pss:            ", rss * pageKb);
-            field(b, "Pss_Dirty:      ", rss * pageKb);
-            field(b, "Shared_Clean:   ", 0);
-            field(b, "Shared_Dirty:   ", shared * pageKb);
-            field(b, "Private_Clean:  ", 0);
-            field(b, "Private_Dirty:  ", (rss - shared) * pageKb);
-            field(b, "Referenced:     ", rss * pageKb);
-            field(b, "Anonymous:      ", anon ? rss * pageKb : 0);
-            field(b, "KSM:            ", 0);
-            field(b, "LazyFree:       ", 0);
-            field(b, "AnonHugePages:  ", anonHuge * pageKb);
-            field(b, "ShmemPmdMapped: ", shmemPmd * pageKb);
-            field(b, "FilePmdMapped:  ", 0);
-            field(b, "Shared_Hugetlb: ", 0);
-            field(b, "Private_Hugetlb:", 0);
-            field(b, "Swap:           ", swap * pageKb);
-            field(b, "SwapPss:        ", swap * pageKb);
-            field(b, "Locked:         ", 0);
+            kb(b, "Size:           ", (vma.end() - vma.start()) >> 10);
+            kb(b, "KernelPageSize: ", pageKb);
+            kb(b, "MMUPageSize:    ", pageKb);
+            kb(b, "Rss:            ", rss * pageKb);
+            kb(b, "Pss:            ", rss * pageKb);
+            kb(b, "Pss_Dirty:      ", rss * pageKb);
+            kb(b, "Shared_Clean:   ", 0);
+            kb(b, "Shared_Dirty:   ", shared * pageKb);
+            kb(b, "Private_Clean:  ", 0);
+            kb(b, "Private_Dirty:  ", (rss - shared) * pageKb);
+            kb(b, "Referenced:     ", rss * pageKb);
+            kb(b, "Anonymous:      ", anon ? rss * pageKb : 0);
+            kb(b, "KSM:            ", 0);
+            kb(b, "LazyFree:       ", 0);
+            kb(b, "AnonHugePages:  ", anonHuge * pageKb);
+            kb(b, "ShmemPmdMapped: ", shmemPmd * pageKb);
+            kb(b, "FilePmdMapped:  ", 0);
+            kb(b, "Shared_Hugetlb: ", 0);
+            kb(b, "Private_Hugetlb:", 0);
+            kb(b, "Swap:           ", swap * pageKb);
+            kb(b, "SwapPss:        ", swap * pageKb);
+            kb(b, "Locked:         ", 0);
             b.append(String.format("THPeligible:    %8d%n", kernel.thpEligible(p, vma) ? 1 : 0));
             b.append("VmFlags: rd wr ").append(anon ? "mr mw me ac " : "sh mr mw me ms ");
             if (vma.has(io.mthp4j.api.VmaFlag.HUGEPAGE)) {
@@ -109,10 +109,6 @@ final class ProcFiles {
     private static int lineLength(StringBuilder b) {
         int nl = b.lastIndexOf("\n");
         return b.length() - nl - 1;
-    }
-
-    private static void field(StringBuilder b, String label, long kb) {
-        b.append(label).append(String.format("%8d", kb)).append(" kB\n");
     }
 
     /** {@code /proc/meminfo}: the lines the model knows. */

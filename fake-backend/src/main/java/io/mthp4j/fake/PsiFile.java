@@ -81,10 +81,6 @@ final class PsiFile {
         }
     }
 
-    String path() {
-        return path;
-    }
-
     /** The trigger registered on this fd, or null. */
     synchronized PsiTriggerModel trigger() {
         return trigger;

@@ -102,10 +102,6 @@ final class PsiGroup {
         return params;
     }
 
-    PsiGroup parent() {
-        return parent;
-    }
-
     // ---------------------------------------------------------------- input
 
     /**
@@ -521,11 +517,6 @@ final class PsiGroup {
     /** The printed value as a double (LOAD_INT + LOAD_FRAC / 100). */
     static double loadPercent(long fixed) {
         return loadInt(fixed) + loadFrac(fixed) / 100.0;
-    }
-
-    /** Total stall in microseconds as the file prints it, without running anything. */
-    synchronized long totalMicros(boolean full) {
-        return Long.divideUnsigned(total[AVGS][full ? FULL : SOME], 1000);
     }
 
     /** The averages as fixed-point values (percent × 2048), without running anything; {@code window} 0..2. */

@@ -74,14 +74,16 @@ final class PsiSystem {
 
     PsiTrigger register(CgroupRef cgroup, Psi.Kind kind, long thresholdMicros, long windowMicros) {
         kernel.faults().beforeCall("psi", fileOf(cgroup));
+        FakeKernel.Cgroups.Node node;
         PsiFile file;
         synchronized (kernel.lock) {
-            file = open(kernel.cgroups().node(cgroup));
+            node = kernel.cgroups().node(cgroup);
+            file = open(node);
         }
         try {
             file.write(kind.word() + " " + thresholdMicros + " " + windowMicros + "\0");
         } catch (RuntimeException e) {
-            file.close();
+            close(node, file);
             throw e;
         }
         PsiTriggerModel trigger = file.trigger();
@@ -109,7 +111,7 @@ final class PsiSystem {
             @Override
             public void close() {
                 closed = true;
-                file.close();
+                PsiSystem.this.close(node, file);
                 clock.wakeAll();
             }
         };
@@ -121,9 +123,16 @@ final class PsiSystem {
         try {
             f.write(text);
         } catch (RuntimeException e) {
-            f.close();
-            node.psiFiles.remove(f);
+            close(node, f);
             throw e;
+        }
+    }
+
+    /** close(2) of a pressure file: its trigger goes, and the cgroup no longer lists it. */
+    private void close(FakeKernel.Cgroups.Node node, PsiFile file) {
+        file.close();
+        synchronized (kernel.lock) {
+            node.psiFiles.remove(file);
         }
     }
 

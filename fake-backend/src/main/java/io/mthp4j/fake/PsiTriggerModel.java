@@ -50,10 +50,6 @@ final class PsiTriggerModel {
         return state;
     }
 
-    boolean full() {
-        return state == PsiGroup.FULL;
-    }
-
     boolean privileged() {
         return privileged;
     }

@@ -20,14 +20,12 @@ final class SharedFolio {
     int pmdMappings;
     boolean partial;
     boolean split;
-    final boolean anon;
 
-    SharedFolio(int order, Memcg owner, boolean anon) {
+    SharedFolio(int order, Memcg owner) {
         this.order = order;
         this.owner = owner;
         this.mapcount = new short[1 << order];
         this.chargedPages = 1L << order;
-        this.anon = anon;
     }
 
     /** The folio's order now: 0 once split. */

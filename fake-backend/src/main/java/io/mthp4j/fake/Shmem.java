@@ -17,7 +17,6 @@ final class Shmem {
         final long sizePages;
         final LongMap<Chunk> chunks = new LongMap<>();
         int mappers = 1;
-        long pages;
 
         File(long sizePages) {
             this.sizePages = sizePages;
@@ -84,8 +83,7 @@ final class Shmem {
         }
         p.rssShmem += mapped;
         if (order == pmdOrder && mapped == pmdPages) {
-            mm.vmstat.add(Vmstat.THP_FILE_MAPPED, 1);
-            mm.vmstat.add(Vmstat.NR_SHMEM_PMDMAPPED, 1);
+            mm.vmstat.add(Vmstat.THP_FILE_MAPPED, 1); // an event; the model maps shmem with PTEs, so no PMD-mapped gauge
         }
     }
 
@@ -95,7 +93,7 @@ final class Shmem {
      * shmem_fallback_charge; order 0 last. Returns the order, or -1 if the process was OOM-killed.
      */
     private int allocate(FakeProcess p, VmaInfo vma, File file, long addr, long index) {
-        long orders = p.gate.shmemAllowableHugeOrders(mm.settingsNow(), p.mode, vma, index, 0, false);
+        long orders = p.gate.shmemAllowableHugeOrders(mm.settings(), p.mode, vma, index, 0, false);
         orders = p.gate.suitableOrders(vma, addr, orders);
         for (long rest = orders; rest != 0; rest &= rest - 1) {
             int o = Long.numberOfTrailingZeros(rest);
@@ -111,7 +109,7 @@ final class Shmem {
             int o = Orders.highest(orders);
             if (mm.physical.allocate(o)) {
                 if (owner.overMaxWith(1L << o) == null) {
-                    mm.commitChargeFor(owner, 1L << o);
+                    mm.commitCharge(owner, 1L << o);
                     add(file, index & -(1L << o), o, owner);
                     kernel.sysfs().add(o, FakeThpSysfs.SHMEM_ALLOC, 1);
                     if (o == pmdOrder) {
@@ -160,7 +158,6 @@ final class Shmem {
             }
             c.pages[(int) (i & (pmdPages - 1))] = (byte) (PmdTable.PRESENT | order);
         }
-        file.pages += n;
         owner.addShmem(n, order == pmdOrder ? n : 0);
         mm.vmstat.add(Vmstat.NR_SHMEM, n);
         if (order == pmdOrder) {
@@ -209,12 +206,21 @@ final class Shmem {
         mm.vmstat.add(Vmstat.THP_COLLAPSE_ALLOC, 1);
         // The old pages are freed; the new folio is charged to the chunk's owner.
         mm.physical.free(present);
-        mm.commitChargeFor(owner, pmdPages - present);
+        mm.commitCharge(owner, pmdPages - present);
         owner.addShmem(pmdPages - present, pmdPages);
         mm.vmstat.add(Vmstat.NR_SHMEM, pmdPages - present);
         mm.vmstat.add(Vmstat.NR_SHMEM_HUGEPAGES, 1);
         java.util.Arrays.fill(chunk.pages, (byte) (PmdTable.PRESENT | pmdOrder));
-        file.pages += pmdPages - present;
+        // The collapsing process's mapping now points at the new folio (retract_page_tables, for this mm; other
+        // mappers see the new folio when they fault it again).
+        PmdTable t = p.tables.get(pmdAddr >>> (pageShift + pmdOrder));
+        if (t != null && t.pte != null) {
+            for (int i = 0; i < t.pte.length; i++) {
+                if (PmdTable.present(t.pte[i])) {
+                    t.pte[i] = (byte) ((t.pte[i] & ~PmdTable.ORDER) | pmdOrder);
+                }
+            }
+        }
         return MemoryManager.SCAN_SUCCEED;
     }
 
@@ -244,13 +250,6 @@ final class Shmem {
             mm.vmstat.add(Vmstat.NR_SHMEM, -n);
         }
         file.chunks.clear();
-        file.pages = 0;
     }
 
-    /** The order of the page-cache folio at {@code index}, or -1. */
-    int orderAt(File file, long index) {
-        Chunk c = file.chunks.get(index >>> pmdOrder);
-        int b = c == null ? 0 : c.pages[(int) (index & (pmdPages - 1))];
-        return PmdTable.present(b) ? PmdTable.order(b) : -1;
-    }
 }

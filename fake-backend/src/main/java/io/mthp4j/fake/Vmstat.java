@@ -27,7 +27,6 @@ final class Vmstat {
     static final int NR_SHMEM = 1;
     static final int NR_ANON_TRANSPARENT_HUGEPAGES = 2;
     static final int NR_SHMEM_HUGEPAGES = 3;
-    static final int NR_SHMEM_PMDMAPPED = 4;
     static final int PSWPIN = 8;
     static final int PSWPOUT = 9;
     static final int PGFAULT = 10;

@@ -516,6 +516,21 @@ class FaultPathTest {
     class SharedMemory {
 
         @Test
+        void touchingMappedShmemIsNoFaultAndCollapseRemapsIt() {
+            long a = p.mmapSharedAnonymous(pmd);
+            p.write(a, pmd);
+            long faults = kernel.vmstat("pgfault");
+            p.write(a, pmd);
+            assertEquals(faults, kernel.vmstat("pgfault"), "every page is mapped: no fault");
+            assertEquals(sizes(4 * K, 2 * M), p.census(a, pmd));
+            p.madvise(a, pmd, Madvice.COLLAPSE);
+            assertEquals(sizes(2 * M, 2 * M), p.census(a, pmd), "the collapsing process maps the new folio");
+            assertEquals(1, kernel.vmstat("thp_collapse_alloc"));
+            assertTrue(kernel.readFile("/sys/fs/cgroup/memory.stat").contains("shmem_thp " + 2 * M + "\n"));
+            kernel.checkInvariants();
+        }
+
+        @Test
         void shmemReadsAllocateAndMapTheWholeFolio() {
             set("hugepages-64kB/shmem_enabled", "always");
             long a = p.mmapSharedAnonymous(pmd);
