@@ -70,9 +70,9 @@ public final class PolicyController implements AutoCloseable {
     private static final long[] UNPRIVILEGED_WINDOWS_MICROS = {2_000_000, 4_000_000, 6_000_000, 8_000_000, 10_000_000};
 
     /** What the controller keeps per cgroup. */
-    private record Tracked(CgroupRef cgroup, DecisionTable table, long stallMicros, long memoryBytes, long scan) {
+    private record Tracked(CgroupRef cgroup, DecisionTable table, long stallMicros, long scan) {
         Tracked seenIn(long scanNumber) {
-            return new Tracked(cgroup, table, stallMicros, memoryBytes, scanNumber);
+            return new Tracked(cgroup, table, stallMicros, scanNumber);
         }
     }
 
@@ -226,7 +226,16 @@ public final class PolicyController implements AutoCloseable {
         long memory = 0;
         if (tasks && policy.needsSamples()) {
             stall = tree.pressure(cgroup).full().totalMicros();
-            memory = tree.memory(cgroup).anonAndShmem();
+            try {
+                memory = tree.memory(cgroup).anonAndShmem();
+            } catch (io.mthp4j.api.KernelException e) {
+                if (e.errno() != io.mthp4j.api.Errno.ENOENT) {
+                    throw e;
+                }
+                // The pressure file was there, so the cgroup is: it has no memory controller (CgroupSample: 0 =
+                // unknown, never "small"), as SelfEnforcer treats it. A vanished cgroup fails on pressure above.
+                memory = 0;
+            }
         }
         // issue 9: headroom for every cgroup, with or without tasks (a taskless parent's limit binds its children)
         Headroom headroom = policy.headroomShares().length == 0 ? CgroupSample.NOT_READ : backend.headroom().sample(cgroup);
@@ -249,10 +258,9 @@ public final class PolicyController implements AutoCloseable {
         if (change) {
             changed(cgroup, before, table, stall, memory, gen, reason);
         }
-        // Keep the last read numbers for the next change's "before" (a taskless cgroup is not read).
+        // Keep the last read stall for the next change's "before" (a taskless cgroup is not read).
         long keptStall = tasks || before == null ? stall : before.stallMicros();
-        long keptMemory = tasks || before == null ? memory : before.memoryBytes();
-        tracked.put(cgroup.id(), new Tracked(cgroup, table, keptStall, keptMemory, scan));
+        tracked.put(cgroup.id(), new Tracked(cgroup, table, keptStall, scan));
     }
 
     /** The change line: {@code cgroup /a: stall 10 -> 250010 us, mem 64M[, usage 52M of memory.max 64M (81%)], order=9 -> order=0}. */
@@ -697,7 +705,7 @@ public final class PolicyController implements AutoCloseable {
             return this;
         }
 
-        /** Most cgroups whose state is kept (default 65536); beyond it the least recently scanned are dropped. */
+        /** Most cgroups whose state is kept (default 65536); beyond it some are dropped (a size-bounded cache). */
         public Builder maxCgroups(int value) {
             if (value < 1) {
                 throw new IllegalArgumentException("maxCgroups must be at least 1, was " + value);

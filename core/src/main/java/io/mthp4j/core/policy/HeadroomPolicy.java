@@ -38,7 +38,7 @@ public final class HeadroomPolicy implements CgroupPolicy {
     private final DecisionTable over;
     private final double[] shares;
     private final Cache<Long, HeadroomRule.State> states;
-    private volatile LongTable board = LongTable.EMPTY;
+    private volatile LongTable board = LongTable.empty();
 
     private HeadroomPolicy(Builder b) {
         this.rule = new HeadroomRule(b.high, b.low, b.quietScans);

@@ -69,12 +69,6 @@ record HeadroomRule(double high, double low, int quietScans) {
         return new State(over, quiet, over || parentOver);
     }
 
-    /** The same state with the parent's part replaced (a taskless cgroup follows its parent). */
-    static State inherit(State own, boolean parentOver) {
-        State s = own == null ? CLEAR : own;
-        return new State(s.over(), s.quiet(), s.over() || parentOver);
-    }
-
     /** {@code ceil(limit × share)}: the byte count at which usage counts as reaching the share. */
     static long threshold(long limitBytes, double share) {
         return MemoryHeadroom.threshold(limitBytes, share);

@@ -1,22 +1,29 @@
 package io.mthp4j.core.policy;
 
 import io.mthp4j.api.DecisionTable;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 
 /**
- * An immutable map from cgroup id to decision, as an open-addressing hash table (linear probing, at most half
- * full): a lookup is one or two probes of a {@code long[]} and allocates nothing (a {@code Map<Long, ...>} would
- * box the key on every fault, and a binary search over thousands of cgroups costs a dozen mispredicted branches
- * on every fault). Writers replace the whole snapshot; they are rare (one per decision change), readers are
- * every fault.
+ * A map from cgroup id to decision for one writer and many lock-free readers, as an open-addressing hash table
+ * (linear probing, at most half full): a lookup is one or two probes of a {@code long[]} and allocates nothing
+ * (a {@code Map<Long, ...>} would box the key on every fault, and a binary search over thousands of cgroups costs
+ * a dozen mispredicted branches on every fault).
+ *
+ * <p>The writer (serialised by its owner) changes a decision and adds a key in place, so a scan that decides
+ * thousands of cgroups costs one store each, not a copy of the table each; only growing and removing copy, and
+ * return the copy, which the owner publishes through a volatile field. A value is written with release
+ * semantics after its key, and read with acquire semantics before it, so a reader never pairs a new value
+ * with an old key; entries are never moved in place, so a probe chain a reader follows stays valid.
  */
 final class LongTable {
 
-    static final LongTable EMPTY = new LongTable(new long[2], new DecisionTable[2], 0);
+    private static final VarHandle VALUES = MethodHandles.arrayElementVarHandle(DecisionTable[].class);
 
     /** Slots whose value is null are free; key 0 is an ordinary key (its slot has a non-null value). */
     private final long[] keys;
     private final DecisionTable[] values;
-    private final int size;
+    private int size;
 
     private LongTable(long[] keys, DecisionTable[] values, int size) {
         this.keys = keys;
@@ -24,13 +31,18 @@ final class LongTable {
         this.size = size;
     }
 
-    /** The decision for {@code key}, or {@code null}. Allocation-free. */
+    /** A new, empty table (each owner has its own: tables change in place). */
+    static LongTable empty() {
+        return new LongTable(new long[2], new DecisionTable[2], 0);
+    }
+
+    /** The decision for {@code key}, or {@code null}. Allocation-free; safe against the one writer. */
     DecisionTable get(long key) {
         long[] k = keys;
         DecisionTable[] v = values;
         int mask = k.length - 1;
         for (int i = slot(key, mask); ; i = (i + 1) & mask) {
-            DecisionTable value = v[i];
+            DecisionTable value = (DecisionTable) VALUES.getAcquire(v, i);
             if (value == null || k[i] == key) {
                 return value;
             }
@@ -41,30 +53,29 @@ final class LongTable {
         return size;
     }
 
-    /** This table with {@code key} mapped to {@code value}; {@code this} if nothing changes. */
+    /**
+     * Maps {@code key} to {@code value}, in place while there is room; returns the table to publish: {@code this},
+     * or a larger copy.
+     */
     LongTable with(long key, DecisionTable value) {
         if (value == null) {
             throw new IllegalArgumentException("a decision table is required; use without() to remove cgroup " + key);
         }
         int i = find(key);
         if (i >= 0) {
-            if (values[i] == value) {
-                return this;
-            }
-            DecisionTable[] v = values.clone();
-            v[i] = value;
-            return new LongTable(keys, v, size);
+            VALUES.setRelease(values, i, value);
+            return this;
         }
-        int capacity = keys.length;
-        if ((size + 1) * 2 > capacity) {
-            capacity *= 2;
+        if ((size + 1) * 2 > keys.length) {
+            LongTable out = rehash(keys.length * 2, Long.MIN_VALUE, false);
+            out.insert(key, value);
+            return out;
         }
-        LongTable out = rehash(capacity, Long.MIN_VALUE, false);
-        out.insert(key, value);
-        return new LongTable(out.keys, out.values, size + 1);
+        insert(key, value);
+        return this;
     }
 
-    /** This table without {@code key}; {@code this} if absent. */
+    /** A copy without {@code key}, to publish; {@code this} if absent. */
     LongTable without(long key) {
         if (find(key) < 0) {
             return this;
@@ -73,8 +84,7 @@ final class LongTable {
         while (capacity > 2 && (size - 1) * 4 < capacity) {
             capacity /= 2;
         }
-        LongTable out = rehash(capacity, key, true);
-        return new LongTable(out.keys, out.values, size - 1);
+        return rehash(capacity, key, true);
     }
 
     /** The slot of {@code key}, or -1. */
@@ -101,7 +111,7 @@ final class LongTable {
         return out;
     }
 
-    /** Puts into a table being built (not yet shared). */
+    /** Puts {@code key} into a free slot: the key first, then the value with release semantics. */
     private void insert(long key, DecisionTable value) {
         int mask = keys.length - 1;
         int i = slot(key, mask);
@@ -109,7 +119,8 @@ final class LongTable {
             i = (i + 1) & mask;
         }
         keys[i] = key;
-        values[i] = value;
+        VALUES.setRelease(values, i, value);
+        size++;
     }
 
     private static int slot(long key, int mask) {

@@ -43,8 +43,8 @@ import org.slf4j.LoggerFactory;
  *       compared in {@link Builder#stallUnit} (default milliseconds, so 100 ms means 100 ms).</li>
  *   <li>The v2 sample answers {@code PMD_ORDER} after a cgroup's first scan whatever {@code -o} said; here the
  *       chosen order applies throughout (the same with the default order).</li>
- *   <li>A cgroup without tasks of its own is not evaluated (as in the sample); a new one takes its parent's
- *       decision, an emptied one keeps its last.</li>
+ *   <li>A cgroup without tasks of its own is not evaluated (as in the sample) and follows its parent's
+ *       decision.</li>
  *   <li>Hysteresis ({@link Builder#hysteresis}, default 0 = none as in the series): after pressure, huge orders
  *       come back only after that many consecutive quiet scans.</li>
  *   <li>Headroom ({@link Builder#headroom}, default off as in the series, issue 9): a cgroup near its hard limit
@@ -106,7 +106,7 @@ public final class PressurePolicy implements CgroupPolicy {
     private final long thresholdMicros;
     private final DecisionTable[] tables = new DecisionTable[Level.values().length];
     private final Cache<Long, State> states;
-    private volatile LongTable board = LongTable.EMPTY;
+    private volatile LongTable board = LongTable.empty();
 
     private PressurePolicy(Builder b) {
         this.flavor = b.flavor;
@@ -464,7 +464,7 @@ public final class PressurePolicy implements CgroupPolicy {
             return this;
         }
 
-        /** Most cgroups whose state is kept (least recently scanned ones are dropped beyond); default 65536. */
+        /** Most cgroups whose state is kept (beyond it some are dropped: a size-bounded cache); default 65536. */
         public Builder maxCgroups(int value) {
             if (value < 1) {
                 throw new IllegalArgumentException("maxCgroups must be at least 1, was " + value);

@@ -32,9 +32,4 @@ final class Tables {
         }
         return out;
     }
-
-    /** Every cell intersected with {@code mask}. */
-    static DecisionTable and(DecisionTable a, long mask) {
-        return a == null ? null : and(a, DecisionTable.uniform(mask));
-    }
 }

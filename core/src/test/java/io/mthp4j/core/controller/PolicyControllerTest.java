@@ -34,8 +34,9 @@ import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
 /**
- * The controller against a scripted backend (settable stall and memory per cgroup, scripted PSI events): what
- * needs the pressure model, until the fake kernel has one.
+ * The controller against a scripted backend (settable stall and memory per cgroup, scripted PSI events, scripted
+ * errors): exact inputs per scan. The same scenarios with real faults and the fake kernel's pressure model are in
+ * fake-backend's ControllerScenariosTest.
  */
 class PolicyControllerTest {
 
@@ -206,6 +207,18 @@ class PolicyControllerTest {
             controller.scanOnce();
             assertEquals(1, controller.errors());
             assertEquals(1, controller.scans());
+        }
+
+        @Test
+        @DisplayName("a cgroup without a memory controller (ENOENT on memory.stat) is decided with memory unknown, not skipped")
+        void noMemoryController() {
+            ScriptedBackend.Cg small = kernel.mkdir("/nomem");
+            small.anonBytes = 1 << 20; // would be "small" if it were read
+            kernel.failReads.put("/nomem/memory.stat", Errno.ENOENT);
+            PressurePolicy policy = PressurePolicy.mthpExt(G).build();
+            controller(policy).scanOnce();
+            assertEquals(0, controller.errors());
+            assertEquals(policy.normalTable(), published("/nomem"), "memory 0 = unknown: never small");
         }
 
         @Test
@@ -389,7 +402,7 @@ class PolicyControllerTest {
         }
 
         @Test
-        @DisplayName("a policy that throws: counted, and the loop goes on")
+        @DisplayName("a policy that throws: counted, and the next scan decides again")
         void throwingPolicy() throws Exception {
             CgroupPolicy broken = new CgroupPolicy() {
                 int calls;

@@ -30,8 +30,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.LongPredicate;
 
 /**
- * A small scripted {@link KernelBackend} for controller tests, until the fake kernel has its pressure and memory
- * model: cgroups with settable cumulative full stall and anon + shmem, a virtual boot clock, a PSI trigger whose
+ * A small scripted {@link KernelBackend} for controller tests that need exact inputs per scan: cgroups with settable cumulative full stall and anon + shmem, a virtual boot clock, a PSI trigger whose
  * events the test scripts, scripted read errors, and a recording decision sink.
  */
 final class ScriptedBackend implements KernelBackend {

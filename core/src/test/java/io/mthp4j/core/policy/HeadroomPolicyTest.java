@@ -104,7 +104,6 @@ class HeadroomPolicyTest {
         assertTrue(!rule.step(null, false, Headroom.unlimited(Long.MAX_VALUE / 2)).effective());
         HeadroomRule.State child = rule.step(null, true, Headroom.unlimited(0));
         assertTrue(child.effective() && !child.over(), "over through its parent only");
-        assertTrue(!HeadroomRule.inherit(child, false).effective());
         assertArrayEquals(new double[] {0.7, 0.8}, rule.shares());
         assertArrayEquals(new double[] {0.8}, new HeadroomRule(0.8, 0.8, 0).shares());
         assertThrows(IllegalArgumentException.class, () -> new HeadroomRule(0.7, 0.8, 3), "low above high");
