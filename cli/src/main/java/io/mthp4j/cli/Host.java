@@ -1,10 +1,8 @@
 package io.mthp4j.cli;
 
 import io.mthp4j.api.CgroupRef;
-import io.mthp4j.api.DecisionTable;
 import io.mthp4j.api.Errno;
 import io.mthp4j.api.KernelException;
-import io.mthp4j.core.controller.PolicyController;
 import io.mthp4j.core.kernel.CgroupTree;
 import io.mthp4j.linux.LinuxKernel;
 import java.io.IOException;
@@ -112,24 +110,24 @@ final class Host {
     }
 
     /** The path of the cgroup with {@code id} under the root, or {@code id <n>} if it is gone. */
-    static String pathOf(CgroupTree tree, long id) {
+    static String pathOf(java.util.Map<Long, String> paths, long id) {
         if (id == 0) {
             return "(host-wide default)";
         }
-        try {
-            for (CgroupRef c : tree.walk(tree.root())) {
-                if (c.id() == id) {
-                    return c.path();
-                }
-            }
-        } catch (KernelException e) {
-            // fall through
-        }
-        return "id " + id + " (no such cgroup now)";
+        String path = paths.get(id);
+        return path != null ? path : "id " + id + " (no such cgroup now)";
     }
 
-    /** A decision as the controller's log lines say it ({@code order=9}, {@code order=0} for base pages). */
-    static String describe(DecisionTable t) {
-        return PolicyController.describe(t);
+    /** Every cgroup's path by id, from one walk (empty if the hierarchy cannot be walked). */
+    static java.util.Map<Long, String> paths(CgroupTree tree) {
+        java.util.Map<Long, String> out = new java.util.HashMap<>();
+        try {
+            for (CgroupRef c : tree.walk(tree.root())) {
+                out.put(c.id(), c.path());
+            }
+        } catch (KernelException e) {
+            // every id then reads as "no such cgroup now"
+        }
+        return out;
     }
 }

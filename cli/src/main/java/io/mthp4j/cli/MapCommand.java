@@ -2,6 +2,7 @@ package io.mthp4j.cli;
 
 import io.mthp4j.api.Errno;
 import io.mthp4j.api.KernelException;
+import io.mthp4j.core.controller.PolicyController;
 import io.mthp4j.core.kernel.CgroupTree;
 import io.mthp4j.core.kernel.KernelBackend;
 import io.mthp4j.linux.LinuxKernel;
@@ -75,16 +76,17 @@ final class MapCommand implements Command {
             }
             long now = kernel.bootTimeNanos();
             List<Object> rows = new ArrayList<>();
+            Map<Long, String> paths = Host.paths(tree);
             for (PolicyMap.Entry e : entries) {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("cgroup_id", e.cgroupId());
-                m.put("cgroup", Host.pathOf(tree, e.cgroupId()));
+                m.put("cgroup", Host.pathOf(paths, e.cgroupId()));
                 m.put("applies", e.appliesAt(now));
                 m.put("valid", (e.flags() & PolicyMap.F_VALID) != 0);
                 m.put("layout_version", e.layoutVersion());
                 m.put("generation", e.generation());
                 m.put("expires_in_s", (e.expiresAtBootNanos() - now) / 1e9);
-                m.put("decision", Host.describe(e.table()));
+                m.put("decision", PolicyController.describe(e.table()));
                 rows.add(m);
             }
             Map<String, Object> doc = new LinkedHashMap<>();

@@ -87,7 +87,7 @@ final class RunCommand implements Command {
         }
         String policyName = args.value("policy", null);
         if (policyName == null) {
-            throw CliException.usage("--policy is required (mthp-ext, tva-aware or allow-list); see 'mthp4j run --help'");
+            throw CliException.usage("--policy is required (mthp-ext, tva-aware, headroom or allow-list); see 'mthp4j run --help'");
         }
         checkPolicyOptions(policyName, args);
         boolean dryRun = args.has("dry-run");
@@ -331,13 +331,13 @@ final class RunCommand implements Command {
                 m.put("t_s", t);
                 m.put("cgroup", path);
                 m.put("id", id);
-                m.put("before", Host.describe(before));
-                m.put("after", after == null ? "withdrawn" : Host.describe(after));
+                m.put("before", PolicyController.describe(before));
+                m.put("after", after == null ? "withdrawn" : PolicyController.describe(after));
                 m.put("generation", generation);
                 out.println(Json.line(m));
             } else {
-                out.printf(Locale.ROOT, "%+9.3fs  %s: %s -> %s%n", t, path, Host.describe(before),
-                        after == null ? "withdrawn" : Host.describe(after));
+                out.printf(Locale.ROOT, "%+9.3fs  %s: %s -> %s%n", t, path, PolicyController.describe(before),
+                        after == null ? "withdrawn" : PolicyController.describe(after));
             }
             out.flush();
         }

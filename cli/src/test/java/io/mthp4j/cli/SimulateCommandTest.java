@@ -47,7 +47,7 @@ class SimulateCommandTest {
     void theOutputSaysTheFiguresAreModeledAndWhereFidelityIsDescribed() {
         assertTrue(text.out().contains("MODELED, NOT MEASURED."));
         assertTrue(text.out().contains("docs/fidelity.md"));
-        assertTrue(text.out().contains("mTHP folios come back whole"));
+        assertTrue(text.out().contains("folios come back at the largest allowed size below 2M"));
     }
 
     @Test

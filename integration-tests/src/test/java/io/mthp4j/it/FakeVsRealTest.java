@@ -103,12 +103,7 @@ class FakeVsRealTest {
         if (counter.startsWith("vmstat/")) {
             return g.pmdOrder();
         }
-        return io.mthp4j.api.Orders.order(sizeBytes(counter.substring(0, counter.indexOf('/'))), g.pageSize());
-    }
-
-    static long sizeBytes(String size) {
-        long unit = size.endsWith("M") ? 1L << 20 : 1L << 10;
-        return Long.parseLong(size.substring(0, size.length() - 1)) * unit;
+        return io.mthp4j.api.Orders.highest(io.mthp4j.api.Orders.parse(counter.substring(0, counter.indexOf('/')), g.pageSize()));
     }
 
     static Scenario scenario(int a, int b) {

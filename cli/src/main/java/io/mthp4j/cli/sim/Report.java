@@ -24,8 +24,8 @@ public final class Report {
               fault paths with mTHP fallback and the per-size counters; memcg charging; khugepaged; PSI averages
               and triggers (ported from psi.c), which drive the controller.
               Modeled (deterministic stand-ins): reclaim (a clock over page tables that swaps folios out whole),
-              swap (a zram-like device: mTHP folios come back whole, as 6.18 does without zswap, which was the
-              main cost of 'always' in the seed's measurement), stall (a fixed cost per reclaimed and per
+              swap (a zram-like device: folios come back at the largest allowed size below 2M, as 6.18
+              does without zswap, the main cost of 'always' in the seed's measurement), stall (a fixed cost per reclaimed and per
               swapped-in page plus the memory.high throttling penalty), physical memory as a page count.
               Not modeled: compaction, zones, the memcg charge batch.
               Compare the configurations with each other, not with a real host: docs/fidelity.md says what is
@@ -49,8 +49,9 @@ public final class Report {
             b.append(table(configurations, results.stream().filter(r -> r.condition().equals(c.name())).toList()));
         }
         b.append('\n').append("""
-                Differences in brackets are relative to 'always'. Writes/s: the workload's page writes divided by its
-                run time plus its own modeled stall (the proxy of throughput the model allows); p99 stall per step:
+                Differences in brackets are relative to 'always'. Writes/s: per process, its page writes divided by
+                the run time plus the mean modeled stall of the workload's processes, summed over them (the proxy
+                of throughput the model allows); p99 stall per step:
                 the 99th percentile of the stall one process met in one step, a bound on the extra latency of a
                 request in that step. A '-' means not applicable to that configuration.
                 """);
