@@ -35,8 +35,9 @@ import org.slf4j.LoggerFactory;
  * <p>Cadence as the sample's loop (§15.6): a PSI {@code some} trigger with the policy's threshold and interval
  * wakes it, and it checks at least every 2 × interval. A 1 s window needs CAP_SYS_RESOURCE (§10.3,
  * linux-interfaces.md §5.2); when the kernel refuses it, the window is rounded up to a multiple of 2 s (at most
- * 10 s), the threshold scaled with it, and that is logged once. The wait runs on the backend's clock, so the
- * fake kernel's virtual clock drives it; tests call {@link #checkOnce()}.
+ * 10 s), the threshold scaled with it, and that is logged once. With a trigger the wait runs on the backend's
+ * clock, so the fake kernel's virtual clock drives it; without one (PSI unavailable) it sleeps in real time.
+ * Tests call {@link #checkOnce()}.
  */
 final class SelfEnforcer implements AutoCloseable {
 

@@ -24,8 +24,8 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /**
- * Self-registration on this machine's kernel (Linux, root; disabled with the reason elsewhere), always in child
- * JVMs so the test JVM's own prctl state is never at stake.
+ * Self-registration on this machine's kernel (Linux, root; disabled with the reason elsewhere). Registrations
+ * run in child JVMs; the opt-out and launcher tests switch this JVM's own prctl mode and restore it.
  *
  * <p>The pressure test follows linux-interfaces.md §5.3: a fresh cgroup v2 (for {@code memory.pressure}) holds
  * the child JVM and a thrasher; the thrasher alone is also in a fresh v1 memcg limited to 64 MiB and reads a
