@@ -1,6 +1,8 @@
 package io.mthp4j.runtime;
 
 import io.mthp4j.api.PageGeometry;
+import io.mthp4j.core.policy.CgroupPolicy;
+import io.mthp4j.core.policy.HeadroomPolicy;
 import io.mthp4j.core.policy.PressurePolicy;
 import java.time.Duration;
 import java.util.LinkedHashSet;
@@ -19,6 +21,9 @@ import java.util.function.Function;
  *   mthp-ext                                   mthp_ext with the sample's defaults (kernel-semantics.md §15.6)
  *   mthp-ext:threshold=100ms,min=16M           with parameters
  *   tva-aware:threshold=200ms,hysteresis=3     the tva-aware variant
+ *   headroom                                   base pages from 80% of the own cgroup's hard limit (docs/host-enforcement.md)
+ *   headroom:high=85,low=75,quiet=3            with parameters
+ *   mthp-ext:high=80                           mthp_ext with the headroom option (80%, back below 70%)
  *   disable | madvise                          no policy: the process's prctl mode, as systemd's MemoryTHP=
  * </pre>
  *
@@ -26,10 +31,13 @@ import java.util.function.Function;
  * (durations: {@code 100ms}, {@code 2s}, a bare number is milliseconds; at least 1 ms), {@code order} (0 ..,
  * clamped to the PMD order), {@code min} (bytes with {@code K}, {@code M}, {@code G}; a bare number is MiB as
  * the sample's {@code -m}), {@code fixed} and {@code debug} ({@code true}/{@code false}, or the bare word for
- * true), {@code hysteresis} (quiet checks, 0 ..). A bad value is one {@link IllegalArgumentException} that
- * names it and says what is accepted.
+ * true), {@code hysteresis} (quiet checks, 0 ..). Headroom (all three names; {@code headroom} only takes these
+ * and {@code order}): {@code high} and {@code low} in percent of the hard limit ({@code 0 < low <= high <= 100};
+ * {@code headroom} defaults to 80 and 70, {@code low} defaults to {@code high - 10}), {@code quiet} (scans below
+ * {@code low} before huge orders return, default 3); on mthp-ext and tva-aware {@code high} turns the headroom
+ * option on. A bad value is one {@link IllegalArgumentException} that names it and says what is accepted.
  *
- * @param name       {@code mthp-ext}, {@code tva-aware}, {@code disable} or {@code madvise}
+ * @param name       {@code mthp-ext}, {@code tva-aware}, {@code headroom}, {@code disable} or {@code madvise}
  * @param threshold  {@code threshold}, or null for the default
  * @param interval   {@code interval}, or null
  * @param order      {@code order}, or null
@@ -37,22 +45,45 @@ import java.util.function.Function;
  * @param fixed      {@code fixed}
  * @param debug      {@code debug}
  * @param hysteresis {@code hysteresis}
+ * @param high       {@code high} (percent), or null: no headroom rule (the {@code headroom} policy's default)
+ * @param low        {@code low} (percent), or null for the default
+ * @param quiet      {@code quiet}, or null for the default
  */
 public record PolicySpec(String name, Duration threshold, Duration interval, Integer order, Long minBytes, boolean fixed,
-                         boolean debug, int hysteresis) {
+                         boolean debug, int hysteresis, Integer high, Integer low, Integer quiet) {
 
     /** The system property naming a policy. */
     public static final String PROPERTY = "mthp4j.policy";
     /** The environment variable naming a policy. */
     public static final String ENV = "MTHP4J_POLICY";
 
-    static final List<String> NAMES = List.of("mthp-ext", "tva-aware", "disable", "madvise");
-    static final List<String> PARAMETERS = List.of("threshold", "interval", "order", "min", "fixed", "debug", "hysteresis");
+    static final List<String> NAMES = List.of("mthp-ext", "tva-aware", "headroom", "disable", "madvise");
+    static final List<String> PARAMETERS = List.of("threshold", "interval", "order", "min", "fixed", "debug", "hysteresis",
+            "high", "low", "quiet");
+    private static final List<String> HEADROOM_PARAMETERS = List.of("order", "high", "low", "quiet");
+
+    /** A spec of mthp-ext or tva-aware without the headroom option. */
+    public PolicySpec(String name, Duration threshold, Duration interval, Integer order, Long minBytes, boolean fixed,
+                      boolean debug, int hysteresis) {
+        this(name, threshold, interval, order, minBytes, fixed, debug, hysteresis, null, null, null);
+    }
 
     public PolicySpec {
         Objects.requireNonNull(name, "name");
         if (!NAMES.contains(name)) {
             throw new IllegalArgumentException("unknown policy \"" + name + "\"; built-in: " + String.join(", ", NAMES));
+        }
+        if (high == null && !name.equals("headroom") && (low != null || quiet != null)) {
+            throw new IllegalArgumentException((low != null ? "low" : "quiet") + " needs high (the headroom option: high=80)");
+        }
+        int h = high != null ? high : 80;
+        int l = low != null ? low : (high != null ? Math.max(1, h - 10) : 70);
+        if (h < 1 || h > 100 || l < 1 || l > h) {
+            throw new IllegalArgumentException("headroom shares must satisfy 0 < low <= high <= 100 (percent), were high=" + h
+                    + ", low=" + l);
+        }
+        if (quiet != null && quiet < 0) {
+            throw new IllegalArgumentException("quiet must be 0 or more, was " + quiet);
         }
     }
 
@@ -69,10 +100,38 @@ public record PolicySpec(String name, Duration threshold, Duration interval, Int
         return MemoryThp.parse(name);
     }
 
+    /** The headroom rule's upper share in percent (80 unless given), used only when {@link #hasHeadroom()}. */
+    public int highPercent() {
+        return high != null ? high : 80;
+    }
+
+    /** The lower share in percent ({@code high - 10} unless given; 70 for the {@code headroom} policy's default). */
+    public int lowPercent() {
+        return low != null ? low : high != null ? Math.max(1, high - 10) : 70;
+    }
+
+    /** Quiet scans below the lower share before huge orders return (3 unless given). */
+    public int quietScans() {
+        return quiet != null ? quiet : 3;
+    }
+
+    /** Whether the policy has a headroom rule: the {@code headroom} policy, or {@code high} on the others. */
+    public boolean hasHeadroom() {
+        return name.equals("headroom") || high != null;
+    }
+
     /** The policy for a kernel of {@code geometry}. */
-    public PressurePolicy policy(PageGeometry geometry) {
+    public CgroupPolicy policy(PageGeometry geometry) {
         if (isOptOut()) {
             throw new IllegalStateException(name + " is a prctl mode, not a policy");
+        }
+        if (name.equals("headroom")) {
+            HeadroomPolicy.Builder h = HeadroomPolicy.builder(geometry).shares(highPercent() / 100.0, lowPercent() / 100.0)
+                    .quietScans(quietScans());
+            if (order != null) {
+                h.order(order);
+            }
+            return h.build();
         }
         PressurePolicy.Builder b = name.equals("mthp-ext") ? PressurePolicy.mthpExt(geometry) : PressurePolicy.tvaAware(geometry);
         if (threshold != null) {
@@ -86,6 +145,9 @@ public record PolicySpec(String name, Duration threshold, Duration interval, Int
         }
         if (minBytes != null) {
             b.minMemory(minBytes);
+        }
+        if (hasHeadroom()) {
+            b.headroom(highPercent() / 100.0, lowPercent() / 100.0, quietScans());
         }
         return b.fixed(fixed).debug(debug).hysteresis(hysteresis).build();
     }
@@ -129,6 +191,9 @@ public record PolicySpec(String name, Duration threshold, Duration interval, Int
         boolean fixed = false;
         boolean debug = false;
         int hysteresis = 0;
+        Integer high = null;
+        Integer low = null;
+        Integer quiet = null;
         Set<String> seen = new LinkedHashSet<>();
         String rest = colon < 0 ? "" : t.substring(colon + 1).strip();
         if (!rest.isEmpty() && (name.equals("disable") || name.equals("madvise"))) {
@@ -141,6 +206,10 @@ public record PolicySpec(String name, Duration threshold, Duration interval, Int
             String value = eq < 0 ? null : p.substring(eq + 1).strip();
             if (!PARAMETERS.contains(key)) {
                 throw new IllegalArgumentException("unknown parameter \"" + key + "\" of " + name + "; known: " + String.join(", ", PARAMETERS));
+            }
+            if (name.equals("headroom") && !HEADROOM_PARAMETERS.contains(key)) {
+                throw new IllegalArgumentException("parameter " + key + " does not apply to headroom; it takes "
+                        + String.join(", ", HEADROOM_PARAMETERS));
             }
             if (!seen.add(key)) {
                 throw new IllegalArgumentException("parameter " + key + " is given twice");
@@ -156,10 +225,13 @@ public record PolicySpec(String name, Duration threshold, Duration interval, Int
                 case "fixed" -> fixed = value == null || value(key, value, PolicySpec::bool);
                 case "debug" -> debug = value == null || value(key, value, PolicySpec::bool);
                 case "hysteresis" -> hysteresis = value(key, value, v -> nonNegative(Long.parseLong(v), Integer.MAX_VALUE).intValue());
+                case "high" -> high = value(key, value, PolicySpec::percent);
+                case "low" -> low = value(key, value, PolicySpec::percent);
+                case "quiet" -> quiet = value(key, value, v -> nonNegative(Long.parseLong(v), Integer.MAX_VALUE).intValue());
                 default -> throw new AssertionError(key);
             }
         }
-        return new PolicySpec(name, threshold, interval, order, min, fixed, debug, hysteresis);
+        return new PolicySpec(name, threshold, interval, order, min, fixed, debug, hysteresis, high, low, quiet);
     }
 
     private static <T> T value(String key, String value, Function<String, T> parser) {
@@ -175,6 +247,7 @@ public record PolicySpec(String name, Duration threshold, Duration interval, Int
             case "threshold", "interval" -> "a duration of at least 1 ms such as 100ms or 2s (a bare number is ms)";
             case "min" -> "a size such as 16M, 512K or 1G (a bare number is MiB, B for bytes)";
             case "fixed", "debug" -> "true or false";
+            case "high", "low" -> "a percentage of the hard limit, 1 to 100 (low at most high)";
             default -> "a whole number, 0 or more";
         };
     }
@@ -184,6 +257,15 @@ public record PolicySpec(String name, Duration threshold, Duration interval, Int
             throw new IllegalArgumentException("out of range");
         }
         return v;
+    }
+
+    private static Integer percent(String v) {
+        String s = v.endsWith("%") ? v.substring(0, v.length() - 1).strip() : v;
+        long n = Long.parseLong(s);
+        if (n < 1 || n > 100) {
+            throw new IllegalArgumentException("out of range");
+        }
+        return (int) n;
     }
 
     private static Duration duration(String v) {
@@ -259,6 +341,18 @@ public record PolicySpec(String name, Duration threshold, Duration interval, Int
         }
         if (hysteresis != 0) {
             b.append(sep).append("hysteresis=").append(hysteresis);
+            sep = ",";
+        }
+        if (high != null) {
+            b.append(sep).append("high=").append(high);
+            sep = ",";
+        }
+        if (low != null) {
+            b.append(sep).append("low=").append(low);
+            sep = ",";
+        }
+        if (quiet != null) {
+            b.append(sep).append("quiet=").append(quiet);
         }
         return b.toString();
     }

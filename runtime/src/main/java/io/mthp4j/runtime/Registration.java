@@ -101,6 +101,14 @@ public final class Registration implements AutoCloseable {
         return enforcer == null ? 0 : enforcer.switches();
     }
 
+    /**
+     * In-process: crossings of the own cgroup's headroom shares that caused a check at once (a policy with headroom
+     * shares, with the background loop); 0 otherwise.
+     */
+    public long headroomEvents() {
+        return enforcer == null ? 0 : enforcer.headroomEvents();
+    }
+
     /** Checks (in-process) or scans (publishing) made so far. */
     public long checks() {
         return enforcer != null ? enforcer.checks() : controller.scans();

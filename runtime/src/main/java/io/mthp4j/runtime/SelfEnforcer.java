@@ -10,6 +10,7 @@ import io.mthp4j.api.ProcessThpMode;
 import io.mthp4j.api.TvaType;
 import io.mthp4j.api.VmaType;
 import io.mthp4j.core.kernel.CgroupTree;
+import io.mthp4j.core.kernel.HeadroomWatch;
 import io.mthp4j.core.kernel.KernelBackend;
 import io.mthp4j.core.kernel.Psi;
 import io.mthp4j.core.kernel.PsiTrigger;
@@ -72,6 +73,9 @@ final class SelfEnforcer implements AutoCloseable {
     private boolean closed;
     private volatile PsiTrigger trigger;
     private volatile Thread thread;
+    private volatile HeadroomWatch headroomWatch;
+    private volatile Thread headroomThread;
+    private long headroomEvents;
 
     SelfEnforcer(KernelBackend backend, CgroupPolicy policy) {
         this.backend = Objects.requireNonNull(backend, "backend");
@@ -299,13 +303,88 @@ final class SelfEnforcer implements AutoCloseable {
 
     // ---- the loop ----
 
-    /** Registers the PSI trigger, checks once, and runs the loop on a daemon thread. */
+    /**
+     * Registers the PSI trigger, checks once, and runs the loop on a daemon thread; a policy with headroom shares
+     * also gets a watch on the own cgroup's usage, whose crossings cause a check at once (as the controller's
+     * headroom watches do): a process filling its limit crosses 80% to 100% in about a second at a few hundred MB/s,
+     * less than the loop's 2 × interval.
+     */
     void start() {
         trigger = register();
         Thread t = new Thread(this::loop, "mthp4j-self");
         t.setDaemon(true);
         thread = t;
         t.start();
+        if (policy.headroomShares().length > 0) {
+            watchHeadroom();
+        }
+    }
+
+    private void watchHeadroom() {
+        HeadroomWatch w;
+        try {
+            w = backend.headroom().watch(own, policy.headroomShares());
+        } catch (RuntimeException e) {
+            synchronized (this) {
+                errors++;
+            }
+            LOG.warn("cannot watch the memory headroom of {} ({}); it is read at every check only", own.path(), e.getMessage());
+            return;
+        }
+        headroomWatch = w;
+        Thread h = new Thread(() -> headroomLoop(w), "mthp4j-self-headroom");
+        h.setDaemon(true);
+        headroomThread = h;
+        LOG.debug("watching the memory headroom of {} ({})", own.path(), w.mechanism());
+        h.start();
+    }
+
+    private void headroomLoop(HeadroomWatch w) {
+        Duration timeout = interval.multipliedBy(2);
+        while (!isClosed()) {
+            try {
+                if (!w.await(timeout)) {
+                    continue;
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                if (isClosed()) {
+                    return;
+                }
+                synchronized (this) {
+                    errors++;
+                }
+                LOG.warn("watching the memory headroom of {} failed ({}); it is read at every check only from now on",
+                        own.path(), e.getMessage());
+                closeHeadroomWatch();
+                return;
+            }
+            if (isClosed()) {
+                return;
+            }
+            synchronized (this) {
+                headroomEvents++;
+            }
+            checkSafely();
+        }
+    }
+
+    private void closeHeadroomWatch() {
+        HeadroomWatch w = headroomWatch;
+        headroomWatch = null;
+        if (w != null) {
+            w.close();
+        }
+    }
+
+    /** Crossings of the own cgroup's headroom shares that caused a check. */
+    synchronized long headroomEvents() {
+        return headroomEvents;
+    }
+
+    boolean watchesHeadroom() {
+        return headroomWatch != null;
     }
 
     private void loop() {
@@ -405,13 +484,15 @@ final class SelfEnforcer implements AutoCloseable {
             closed = true;
         }
         closeTrigger();
-        Thread t = thread;
-        if (t != null && t != Thread.currentThread()) {
-            t.interrupt();
-            try {
-                t.join(5_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+        closeHeadroomWatch();
+        for (Thread t : new Thread[] {thread, headroomThread}) {
+            if (t != null && t != Thread.currentThread()) {
+                t.interrupt();
+                try {
+                    t.join(5_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
             }
         }
         restore();

@@ -154,6 +154,38 @@ class SelfRegistrationOnFakeKernelTest {
     }
 
     @Test
+    @DisplayName("the background loop watches the own cgroup's headroom: a crossing of 80% is acted on at once, not at the next timed check")
+    void headroomCrossingWakesTheLoop() throws InterruptedException {
+        kernel.writeFile("/sys/fs/cgroup/svc/memory.high", "max");
+        kernel.writeFile("/sys/fs/cgroup/svc/memory.max", "64M");
+        Registration r = Mthp.builder(PolicySpec.parse("headroom")).backend(kernel).hooks(hooks).jvmFlags(JvmFlagsFor.plain())
+                .register();
+        opened.add(r);
+        awaitReal(() -> r.checks() >= 1, "the first check");
+        assertEquals(ProcessThpMode.NONE, self.thpMode());
+        long a = self.mmapAnonymous(56 * M);
+        self.madvise(a, 56 * M, Madvice.NOHUGEPAGE);
+        long clock = kernel.clock().nanos();
+        self.write(a, 54 * M); // 84% of memory.max: no stall, and the virtual clock does not move, so no timer fires
+        assertEquals(clock, kernel.clock().nanos());
+        awaitReal(() -> self.thpMode() == ProcessThpMode.DISABLED, "base pages after the crossing");
+        assertTrue(r.headroomEvents() >= 1, "the watch caused the check");
+        r.close();
+        assertEquals(ProcessThpMode.NONE, self.thpMode(), "close restores the original mode");
+    }
+
+    /** Waits in real time (the background thread runs on its own) for at most 10 s. */
+    static void awaitReal(BooleanSupplier condition, String what) throws InterruptedException {
+        long end = System.nanoTime() + 10_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("not within 10 s: " + what);
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    @Test
     @DisplayName("told ranges get MADV_NOHUGEPAGE under pressure and MADV_HUGEPAGE back after, and at close")
     void toldRangesFollow() {
         Registration r = register(mthpExt());
