@@ -48,7 +48,9 @@ import java.util.function.Supplier;
  * "slabs":…,"policy":"…","switches":…,"mode":"…",…}}, and exit 0. {@code keys} is the distinct keys of the
  * measured phase, {@code slabs} every slab allocated (warm-up's included), {@code mode} the registration's prctl
  * mode at the end ({@code NONE}, {@code DISABLED}, {@code DISABLED_EXCEPT_ADVISED}) or {@code none} without a
- * registration; a few more fields follow (threads, keyspace, valueSize, randomShare, seed, enforcement).
+ * registration; a few more fields follow (threads, keyspace, valueSize, randomShare, seed, enforcement, and
+ * slabAllocMs: the time the measured phase spent allocating new slabs, which {@code allocateDirect} zeroes, so
+ * that is the first touch of their memory: most of the run's time on our machine).
  *
  * <p><b>Self-registration.</b> {@code --policy SPEC} other than {@code none} registers the policy
  * ({@link Mthp#register(String)}, syntax of {@link PolicySpec}) before the warm-up and closes it after the
@@ -230,10 +232,10 @@ public final class KvService {
             return String.format(Locale.ROOT, "{\"ops\":%d,\"seconds\":%.3f,\"opsPerSec\":%.1f,\"p50Ms\":%.6f,\"p95Ms\":%.6f,"
                             + "\"p99Ms\":%.6f,\"maxMs\":%.6f,\"keys\":%d,\"slabs\":%d,\"policy\":\"%s\",\"switches\":%d,"
                             + "\"mode\":\"%s\",\"threads\":%d,\"keyspace\":%d,\"valueSize\":%d,\"randomShare\":%s,\"seed\":%d,"
-                            + "\"enforcement\":\"%s\"}",
+                            + "\"enforcement\":\"%s\",\"slabAllocMs\":%.1f}",
                     h.count(), seconds, h.count() / seconds, ms(h.valueAt(50)), ms(h.valueAt(95)), ms(h.valueAt(99)), ms(h.max()),
                     store.keys(), store.slabs(), json(o.policy().text()), switches, mode, o.threads(), o.keyspace(),
-                    o.valueSize(), Double.toString(o.randomShare()), o.seed(), enforcement);
+                    o.valueSize(), Double.toString(o.randomShare()), o.seed(), enforcement, store.allocationNanos() / 1e6);
         }
 
         /** Runs {@code ops} sets split over the threads; returns the merged latencies. */

@@ -38,6 +38,7 @@ final class KvStore {
     private int slab;
     private int pos;
     private int allocated;
+    private long allocationNanos;
     private volatile long keys;
 
     /**
@@ -110,7 +111,9 @@ final class KvStore {
             if (slab == slabs.length) {
                 throw new IllegalStateException("more keys than the keyspace"); // cannot happen: one slot per key
             }
+            long t0 = System.nanoTime();
             slabs[slab] = ByteBuffer.allocateDirect(SLAB_BYTES);
+            allocationNanos += System.nanoTime() - t0;
             allocated++;
         }
         long offset = ((long) slab << SLAB_SHIFT) | pos;
@@ -144,11 +147,17 @@ final class KvStore {
         slab = 0;
         pos = 0;
         keys = 0;
+        allocationNanos = 0;
     }
 
     /** Distinct keys set since the start or the last {@link #reset}; readable from any thread. */
     long keys() {
         return keys;
+    }
+
+    /** Time spent allocating (and so zeroing, faulting in) new slabs since the start or the last {@link #reset}. */
+    synchronized long allocationNanos() {
+        return allocationNanos;
     }
 
     /** Slabs allocated so far (kept across {@link #reset}). */
