@@ -1,8 +1,5 @@
 package io.mthp4j.bench.pressure;
 
-import io.mthp4j.api.PageGeometry;
-import io.mthp4j.core.policy.HeadroomPolicy;
-import io.mthp4j.linux.LinuxKernel;
 import io.mthp4j.runtime.Mthp;
 import io.mthp4j.runtime.PolicySpec;
 import io.mthp4j.runtime.Registration;
@@ -54,8 +51,7 @@ import java.util.function.Supplier;
  *
  * <p><b>Self-registration.</b> {@code --policy SPEC} other than {@code none} registers the policy
  * ({@link Mthp#register(String)}, syntax of {@link PolicySpec}) before the warm-up and closes it after the
- * measured phase. {@code headroom[:high=80,low=70,order=N]} (shares in percent) is built here from
- * {@link HeadroomPolicy} while {@link PolicySpec} has no such name. The runtime's log (each mode switch) goes to
+ * measured phase. The runtime's log (each mode switch) goes to
  * stderr through slf4j-simple, configured at the start of {@link #main} (a {@code -D} on the command line wins).
  *
  * <p><b>Progress.</b> Every second one stderr line {@code kv: t=<seconds since start> ops=<measured sets done>
@@ -87,7 +83,7 @@ public final class KvService {
               --warmup-ops N      warm-up sets on keys [0, 100000) before 'ready' (default 100000)
               --seed N            seed of the key and value sequence (default 1)
               --policy SPEC       mthp4j self-registration: none (default), mthp-ext[:threshold=100ms,min=16M,...],
-                                  tva-aware[:...], headroom[:high=80,low=70,order=N]
+                                  tva-aware[:...], headroom[:high=80,low=70,quiet=3,order=N]
               --no-wait           do not wait for 'go' after 'ready'
               --help              this text
 
@@ -437,7 +433,7 @@ public final class KvService {
         }
     }
 
-    /** What {@code --policy} names: nothing, a {@link PolicySpec}, or a headroom policy built here. */
+    /** What {@code --policy} names: nothing, or a {@link PolicySpec} ({@code headroom}, {@code mthp-ext:high=80}, ...). */
     record PolicyChoice(String text, Supplier<Registration> registrar) {
 
         static final PolicyChoice NONE = new PolicyChoice("none", () -> null);
@@ -452,81 +448,17 @@ public final class KvService {
             if (t.equalsIgnoreCase("none")) {
                 return NONE;
             }
-            String name = (t.indexOf(':') < 0 ? t : t.substring(0, t.indexOf(':'))).strip().toLowerCase(Locale.ROOT);
             PolicySpec spec;
             try {
                 spec = PolicySpec.parse(t);
             } catch (IllegalArgumentException e) {
-                if (name.equals("headroom")) {
-                    return headroom(t);
-                }
-                throw new IllegalArgumentException("bad --policy \"" + t + "\": " + e.getMessage() + "; or none, headroom", e);
+                throw new IllegalArgumentException("bad --policy \"" + t + "\": " + e.getMessage() + "; or none", e);
             }
             if (spec.isOptOut()) {
                 throw new IllegalArgumentException("bad --policy \"" + t + "\": " + spec.name()
                         + " is a prctl mode, not a policy (start the JVM with 'mthp4j launch " + spec.name() + "' instead)");
             }
             return new PolicyChoice(t, () -> Mthp.register(t));
-        }
-
-        /** {@code headroom[:high=PCT,low=PCT,order=N]}, defaults 80 / 70 / the PMD order. */
-        private static PolicyChoice headroom(String t) {
-            double high = 0.80;
-            double low = Double.NaN;
-            int order = -1;
-            int colon = t.indexOf(':');
-            String rest = colon < 0 ? "" : t.substring(colon + 1).strip();
-            for (String part : rest.isEmpty() ? new String[0] : rest.split(",", -1)) {
-                int eq = part.indexOf('=');
-                String key = (eq < 0 ? part : part.substring(0, eq)).strip().toLowerCase(Locale.ROOT);
-                String value = eq < 0 ? "" : part.substring(eq + 1).strip();
-                try {
-                    switch (key) {
-                        case "high" -> high = percent(value);
-                        case "low" -> low = percent(value);
-                        case "order" -> {
-                            order = Integer.parseInt(value);
-                            if (order < 0) {
-                                throw new NumberFormatException();
-                            }
-                        }
-                        default -> throw new IllegalArgumentException("bad --policy \"" + t + "\": unknown parameter \"" + key
-                                + "\" of headroom; known: high, low (percent of the hard limit), order");
-                    }
-                } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("bad --policy \"" + t + "\": bad " + key + " \"" + value + "\": "
-                            + (key.equals("order") ? "a whole number, 0 or more" : "a percentage, 0 < low <= high <= 100"), e);
-                }
-            }
-            double lowShare = Double.isNaN(low) ? Math.min(0.70, high) : low;
-            if (!(lowShare > 0 && lowShare <= high && high <= 1)) {
-                throw new IllegalArgumentException("bad --policy \"" + t + "\": shares need 0 < low <= high <= 100 (percent)");
-            }
-            double h = high;
-            int ord = order;
-            return new PolicyChoice(t, () -> {
-                PageGeometry geometry;
-                String why = LinuxKernel.unavailableReason();
-                if (why != null) {
-                    throw new IllegalStateException("mthp4j needs Linux here: " + why);
-                }
-                try (LinuxKernel k = LinuxKernel.open()) {
-                    geometry = k.geometry();
-                }
-                HeadroomPolicy.Builder b = HeadroomPolicy.builder(geometry).shares(h, lowShare);
-                if (ord >= 0) {
-                    b.order(ord);
-                }
-                return Mthp.register(b.build());
-            });
-        }
-
-        private static double percent(String v) {
-            double p = Double.parseDouble(v.replace("%", "").strip());
-            if (!(p > 0 && p <= 100)) {
-                throw new NumberFormatException();
-            }
-            return p / 100;
         }
     }
 
