@@ -108,6 +108,10 @@ final class Child implements AutoCloseable {
         w.flush();
     }
 
+    String name() {
+        return name;
+    }
+
     long pid() {
         return process.pid();
     }

@@ -108,7 +108,7 @@ final class HostState {
     }
 
     /** Records the originals of everything below in the state file, before anything is written. */
-    void record() throws IOException {
+    synchronized void record() throws IOException {
         for (String k : sizeKnobs()) {
             original.setProperty("knob." + k, selected(THP.resolve(k)));
         }
@@ -118,7 +118,7 @@ final class HostState {
         recorded = true;
     }
 
-    private void save() throws IOException {
+    private synchronized void save() throws IOException {
         Files.createDirectories(stateFile.getParent());
         Path tmp = stateFile.resolveSibling(stateFile.getFileName() + ".tmp");
         Files.deleteIfExists(tmp);
@@ -134,9 +134,53 @@ final class HostState {
     }
 
     /** Notes that the harness set up zram swap or created a cgroup, so a restore undoes it. */
-    void mark(String key, String value) throws IOException {
+    synchronized void mark(String key, String value) throws IOException {
         original.setProperty(key, value);
         save();
+    }
+
+    /**
+     * Notes a process the harness started (with its start time, so that a restore after a kill -9 of the harness
+     * stops that process and never another that got its pid).
+     */
+    synchronized void markChild(long pid, String what) throws IOException {
+        String started = ProcessHandle.of(pid).flatMap(h -> h.info().startInstant()).map(Object::toString).orElse("?");
+        original.setProperty("child." + pid, started + " " + what);
+        save();
+    }
+
+    synchronized void unmarkChild(long pid) throws IOException {
+        if (original.remove("child." + pid) != null) {
+            save();
+        }
+    }
+
+    /** Stops the harness's processes that outlived it: SIGTERM, SIGKILL after 10 s. */
+    private void stopLeftovers(List<String> failures) {
+        for (String key : original.stringPropertyNames()) {
+            if (!key.startsWith("child.")) {
+                continue;
+            }
+            long pid = Long.parseLong(key.substring("child.".length()));
+            String[] v = original.getProperty(key).split(" ", 2);
+            ProcessHandle.of(pid).filter(h -> h.info().startInstant().map(Object::toString).orElse("?").equals(v[0])).ifPresent(h -> {
+                h.destroy();
+                try {
+                    h.onExit().get(10, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                    h.destroyForcibly();
+                } catch (InterruptedException e) {
+                    h.destroyForcibly();
+                    Thread.currentThread().interrupt();
+                }
+                log.add("stopped " + (v.length > 1 ? v[1] : "a process") + " (pid " + pid + ") that the harness had started");
+            });
+            if (ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+                    .filter(h -> h.info().startInstant().map(Object::toString).orElse("?").equals(v[0])).isPresent()) {
+                failures.add("pid " + pid + " (" + (v.length > 1 ? v[1] : "") + ") did not stop");
+            }
+            original.remove(key);
+        }
     }
 
     boolean stateFileExists() {
@@ -184,21 +228,27 @@ final class HostState {
 
     /**
      * Holds hugetlb pages until MemFree is about {@code freeBytes} (pressure-experiment.md: global pressure, MemFree
-     * about 2 GiB). Returns the number of pages held. Three rounds at most: the kernel may give fewer than asked.
+     * about 2 GiB). Returns the number of pages held. Allocating them makes kswapd reclaim past its watermark, so
+     * MemFree keeps rising for a moment after a write: the pages are topped up until two readings half a second
+     * apart agree within 16 pages (32 MiB), or 20 rounds. The first version sized once and the first run of a
+     * block ran with about 1 GiB more free memory than the others.
      */
     static long holdHugetlbUntilFree(long freeBytes) throws IOException, InterruptedException {
         long pageKb = meminfoKb("Hugepagesize");
         long pages = Long.parseLong(sysctl(NR_HUGEPAGES));
-        for (int round = 0; round < 4; round++) {
+        int quiet = 0;
+        for (int round = 0; round < 20 && quiet < 2; round++) {
             long freeKb = meminfoKb("MemFree");
             long deltaPages = (freeKb - freeBytes / 1024) / pageKb;
             if (Math.abs(deltaPages) < 16) {
-                break;
+                quiet++;
+            } else {
+                quiet = 0;
+                pages = Math.max(0, pages + deltaPages);
+                write(NR_HUGEPAGES, Long.toString(pages));
+                pages = Long.parseLong(sysctl(NR_HUGEPAGES));
             }
-            pages = Math.max(0, pages + deltaPages);
-            write(NR_HUGEPAGES, Long.toString(pages));
-            pages = Long.parseLong(sysctl(NR_HUGEPAGES));
-            TimeUnit.MILLISECONDS.sleep(200);
+            TimeUnit.MILLISECONDS.sleep(500);
         }
         return pages;
     }
@@ -230,11 +280,12 @@ final class HostState {
      * Puts back everything recorded, in the reverse order of set-up, and deletes the state file. Each step is tried
      * even when an earlier one fails; the failures are returned (empty: all restored).
      */
-    List<String> restore() {
+    synchronized List<String> restore() {
         List<String> failures = new ArrayList<>();
         if (!recorded) {
             return failures;
         }
+        stopLeftovers(failures);
         for (String key : original.stringPropertyNames()) {
             if (key.startsWith("cgroup.")) {
                 Path dir = Path.of(original.getProperty(key));

@@ -76,6 +76,10 @@ final class Report {
         row(b, "memory stall, full (s)", cols, cell, c -> String.format(Locale.ROOT, "%.1f",
                 median(of(cell, c), r -> r.delta(p.limited() ? "psi.cgroup.full" : "psi.system.full") / 1e6)));
         row(b, "policy switches", cols, cell, c -> String.format(Locale.ROOT, "%.0f", median(of(cell, c), r -> r.switches().size())));
+        if (p == Pressure.GLOBAL) {
+            row(b, "MemFree at the start (MiB)", cols, cell, c -> String.format(Locale.ROOT, "%.0f",
+                    median(of(cell, c), r -> r.freeAtStart() / 1048576.0)));
+        }
         if (p.limited()) {
             row(b, "peak usage (MiB)", cols, cell, c -> String.format(Locale.ROOT, "%.0f", median(of(cell, c), r -> r.peakBytes() / 1048576.0)));
         }
@@ -146,7 +150,10 @@ final class Report {
     }
 
     static String ms(double v) {
-        return Double.isNaN(v) ? "–" : String.format(Locale.ROOT, v >= 10 ? "%.1f" : "%.2f", v);
+        if (Double.isNaN(v)) {
+            return "–";
+        }
+        return String.format(Locale.ROOT, v >= 10 ? "%.1f" : v >= 0.1 ? "%.2f" : "%.4f", v);
     }
 
     /** The targets for one workload, each met or missed with its numbers. */

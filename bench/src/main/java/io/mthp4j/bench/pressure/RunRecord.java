@@ -21,10 +21,11 @@ import java.util.Map;
  * @param deltas    nonzero counter deltas over the measured phase (per-size stats, vmstat, PSI µs, memcg)
  * @param hugetlb   hugetlb pages held for global pressure (0 otherwise)
  * @param peakBytes the v1 memcg's max_usage_in_bytes over the measured phase
+ * @param freeAtStart MemFree when the measured phase started, bytes
  */
 record RunRecord(String workload, String pressure, String config, int rep, boolean survived, String outcome,
                  double opsPerSec, double p50Ms, double p95Ms, double p99Ms, double seconds, List<String> switches,
-                 Map<String, Long> deltas, long hugetlb, long peakBytes) {
+                 Map<String, Long> deltas, long hugetlb, long peakBytes, long freeAtStart) {
 
     long delta(String key) {
         return deltas.getOrDefault(key, 0L);
@@ -60,6 +61,7 @@ record RunRecord(String workload, String pressure, String config, int rep, boole
         number(b, "seconds", seconds);
         b.append("\"hugetlbPages\":").append(hugetlb).append(',');
         b.append("\"peakBytes\":").append(peakBytes).append(',');
+        b.append("\"memFreeAtStart\":").append(freeAtStart).append(',');
         b.append("\"switches\":[");
         List<String> quoted = new ArrayList<>();
         switches.forEach(s -> quoted.add(quote(s)));
