@@ -76,8 +76,8 @@ public record PolicySpec(String name, Duration threshold, Duration interval, Int
         if (high == null && !name.equals("headroom") && (low != null || quiet != null)) {
             throw new IllegalArgumentException((low != null ? "low" : "quiet") + " needs high (the headroom option: high=80)");
         }
-        int h = high != null ? high : 80;
-        int l = low != null ? low : (high != null ? Math.max(1, h - 10) : 70);
+        int h = highOrDefault(high);
+        int l = lowOrDefault(high, low);
         if (h < 1 || h > 100 || l < 1 || l > h) {
             throw new IllegalArgumentException("headroom shares must satisfy 0 < low <= high <= 100 (percent), were high=" + h
                     + ", low=" + l);
@@ -102,12 +102,20 @@ public record PolicySpec(String name, Duration threshold, Duration interval, Int
 
     /** The headroom rule's upper share in percent (80 unless given), used only when {@link #hasHeadroom()}. */
     public int highPercent() {
+        return highOrDefault(high);
+    }
+
+    private static int highOrDefault(Integer high) {
         return high != null ? high : 80;
+    }
+
+    private static int lowOrDefault(Integer high, Integer low) {
+        return low != null ? low : high != null ? Math.max(1, high - 10) : 70;
     }
 
     /** The lower share in percent ({@code high - 10} unless given; 70 for the {@code headroom} policy's default). */
     public int lowPercent() {
-        return low != null ? low : high != null ? Math.max(1, high - 10) : 70;
+        return lowOrDefault(high, low);
     }
 
     /** Quiet scans below the lower share before huge orders return (3 unless given). */

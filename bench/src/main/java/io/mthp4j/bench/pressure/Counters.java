@@ -1,38 +1,32 @@
 package io.mthp4j.bench.pressure;
 
+import io.mthp4j.linux.LinuxKernel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * One reading of the counters a run is judged by: every per-size {@code stats/} file (kernel-semantics.md §3.3;
- * named {@code 64kB.swpout}), every {@code /proc/vmstat} line, the memory PSI totals of the system and of the
- * evaluation's v2 cgroup (µs), and the v1 memcg's OOM kills. {@link #minus} gives a run's deltas; gauges
- * ({@code nr_anon}, {@code nr_anon_partially_mapped}, {@code nr_*} in vmstat) are deltas too, which is what a
- * run did to them.
+ * One reading of the counters a run is judged by: linux-backend's THP counters (every per-size {@code stats/}
+ * file as {@code 64K/swpout}, and {@code vmstat/thp_*}, kernel-semantics.md §3.3), the other {@code /proc/vmstat}
+ * lines the evaluation reads ({@link #VMSTAT}, as {@code vmstat/<name>}), the memory PSI totals of the system and of
+ * the evaluation's v2 cgroup (µs), and the v1 memcg's OOM kills. {@link #minus} gives a run's deltas; gauges
+ * ({@code nr_anon}, {@code nr_anon_partially_mapped}) are deltas too, which is what a run did to them.
  */
 record Counters(Map<String, Long> values) {
     private static final Path PSI = Path.of("/proc/pressure/memory");
+    /** The vmstat counters kept besides {@code thp_*}: swap, reclaim, stalls, OOM kills. */
+    static final List<String> VMSTAT = List.of("pswp", "pgmajfault", "pgsteal", "pgscan", "allocstall", "compact_stall",
+            "oom_kill", "workingset");
 
-    static Counters read() throws IOException {
-        Map<String, Long> v = new TreeMap<>();
-        for (String knob : HostState.sizeKnobs()) {
-            Path dir = HostState.THP.resolve(knob).getParent();
-            String size = dir.getFileName().toString().substring("hugepages-".length());
-            try (var stats = Files.list(dir.resolve("stats"))) {
-                for (Path f : (Iterable<Path>) stats::iterator) {
-                    v.put(size + "." + f.getFileName(), Long.parseLong(Files.readString(f).trim()));
-                }
-            }
-        }
+    static Counters read(LinuxKernel kernel) throws IOException {
+        Map<String, Long> v = new TreeMap<>(kernel.counters().values());
         for (String l : Files.readAllLines(Path.of("/proc/vmstat"))) {
             String[] f = l.split(" ");
-            if (f.length == 2) {
-                v.put("vmstat." + f[0], Long.parseLong(f[1]));
+            if (f.length == 2 && VMSTAT.stream().anyMatch(f[0]::startsWith)) {
+                v.put("vmstat/" + f[0], Long.parseLong(f[1]));
             }
         }
         psi(v, "psi.system.", PSI);
@@ -59,11 +53,12 @@ record Counters(Map<String, Long> values) {
         }
     }
 
+    /** {@code this - before} for every counter both readings have, keeping only those that moved. */
     Counters minus(Counters before) {
         Map<String, Long> d = new TreeMap<>();
         for (Map.Entry<String, Long> e : values.entrySet()) {
             Long b = before.values.get(e.getKey());
-            if (b != null) {
+            if (b != null && e.getValue() - b != 0) {
                 d.put(e.getKey(), e.getValue() - b);
             }
         }
@@ -72,44 +67,5 @@ record Counters(Map<String, Long> values) {
 
     long get(String key) {
         return values.getOrDefault(key, 0L);
-    }
-
-    /** The sum of {@code <size>.<stat>} over every size. */
-    long allSizes(String stat) {
-        long sum = 0;
-        for (Map.Entry<String, Long> e : values.entrySet()) {
-            if (e.getKey().endsWith("kB." + stat)) {
-                sum += e.getValue();
-            }
-        }
-        return sum;
-    }
-
-    /** {@code <size>.<stat>} for each size with a nonzero value, smallest first: {@code 16kB=120 2048kB=3}. */
-    Map<String, Long> bySize(String stat) {
-        Map<String, Long> out = new LinkedHashMap<>();
-        try {
-            for (String knob : HostState.sizeKnobs()) {
-                String size = knob.substring("hugepages-".length(), knob.indexOf('/'));
-                long n = get(size + "." + stat);
-                if (n != 0) {
-                    out.put(size, n);
-                }
-            }
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        return out;
-    }
-
-    /** The nonzero deltas, for the run record. */
-    Map<String, Long> nonZero(List<String> prefixes) {
-        Map<String, Long> out = new TreeMap<>();
-        values.forEach((k, n) -> {
-            if (n != 0 && prefixes.stream().anyMatch(k::startsWith)) {
-                out.put(k, n);
-            }
-        });
-        return out;
     }
 }

@@ -1,5 +1,6 @@
 package io.mthp4j.bench.pressure;
 
+import io.mthp4j.linux.LinuxKernel;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -93,6 +94,8 @@ public final class PressureHarness {
     private boolean cleanedUp;
     private final List<RunRecord> records = new ArrayList<>();
     private Path runs;
+    /** linux-backend, for the THP counters; opened by {@link #run()}. */
+    private LinuxKernel kernel;
 
     private PressureHarness(Options o) {
         this.o = o;
@@ -279,10 +282,14 @@ public final class PressureHarness {
             return 0;
         }
         String problem = preflight(plan);
+        if (problem == null) {
+            problem = LinuxKernel.unavailableReason();
+        }
         if (problem != null) {
             System.err.println("pressure: " + problem);
             return 4;
         }
+        kernel = LinuxKernel.open();
         if (!restoreLeftovers()) {
             return 1;
         }
@@ -350,6 +357,7 @@ public final class PressureHarness {
         String report = Report.markdown(records, o, (System.nanoTime() - started) / 60e9);
         Files.writeString(o.out.resolve("summary.md"), report);
         System.out.println(report);
+        kernel.close();
         System.out.println("pressure: runs in " + runs + ", logs in " + o.out.resolve("logs") + ", tables in " + o.out.resolve("summary.md"));
         return status;
     }
@@ -610,7 +618,7 @@ public final class PressureHarness {
         double seconds = (System.nanoTime() - start.nanos()) / 1e9;
         b.close();
         untrack(b);
-        Counters delta = Counters.read().minus(start.counters());
+        Counters delta = Counters.read(kernel).minus(start.counters());
         boolean alive = redis.alive();
         double[] csv = {Double.NaN, Double.NaN, Double.NaN, Double.NaN};
         for (Child.Line l : b.lines()) {
@@ -626,7 +634,7 @@ public final class PressureHarness {
         }
         return new RunRecord(p.workload.label, p.pressure.label, p.config.label, p.rep, alive, outcome,
                 ok ? csv[0] : Double.NaN, ok ? csv[1] : Double.NaN, ok ? csv[2] : Double.NaN, ok ? csv[3] : Double.NaN, seconds,
-                switches(daemon, "host THP:"), delta.nonZero(DELTA_PREFIXES), hugetlb, peak(), start.memFree());
+                switches(daemon, "host THP:"), delta.values(), hugetlb, peak(), start.memFree());
     }
 
     /** Where a measured phase starts: the counters, MemFree and the time. */
@@ -640,7 +648,7 @@ public final class PressureHarness {
             HostState.dropCaches();
             HostState.write(Cgroups.V1.resolve("memory.max_usage_in_bytes"), "0");
         }
-        Counters before = Counters.read();
+        Counters before = Counters.read(kernel);
         return new Start(before, HostState.meminfoKb("MemFree") << 10, System.nanoTime());
     }
 
@@ -652,7 +660,7 @@ public final class PressureHarness {
         kv.send("go");
         Child.Line result = kv.await(l -> l.startsWith("result "), TimeUnit.SECONDS.toMillis(o.timeoutSeconds));
         double seconds = (System.nanoTime() - start.nanos()) / 1e9;
-        Counters delta = Counters.read().minus(start.counters());
+        Counters delta = Counters.read(kernel).minus(start.counters());
         boolean finished = result != null;
         boolean alive = finished || kv.alive();
         Map<String, Double> v = new LinkedHashMap<>();
@@ -666,12 +674,8 @@ public final class PressureHarness {
         return new RunRecord(p.workload.label, p.pressure.label, p.config.label, p.rep, alive, outcome,
                 v.getOrDefault("opsPerSec", Double.NaN), v.getOrDefault("p50Ms", Double.NaN), v.getOrDefault("p95Ms", Double.NaN),
                 v.getOrDefault("p99Ms", Double.NaN), finished ? v.getOrDefault("seconds", seconds) : seconds,
-                switches(kv, "->"), delta.nonZero(DELTA_PREFIXES), hugetlb, peak(), start.memFree());
+                switches(kv, "->"), delta.values(), hugetlb, peak(), start.memFree());
     }
-
-    static final List<String> DELTA_PREFIXES = List.of("16kB.", "32kB.", "64kB.", "128kB.", "256kB.", "512kB.", "1024kB.",
-            "2048kB.", "vmstat.pswp", "vmstat.thp_", "vmstat.pgmajfault", "vmstat.pgsteal", "vmstat.pgscan", "vmstat.allocstall",
-            "vmstat.compact_stall", "vmstat.oom_kill", "vmstat.workingset", "psi.", "memcg.");
 
     private static String outcome(boolean alive, Child workload, Counters delta, String timeout) throws InterruptedException {
         if (timeout != null) {
@@ -682,7 +686,7 @@ public final class PressureHarness {
         }
         Integer status = workload.waitFor(5_000);
         String how = status == null ? "gone" : Child.describe(status);
-        boolean oom = delta.get("memcg.oom_kill") > 0 || delta.get("vmstat.oom_kill") > 0;
+        boolean oom = delta.get("memcg.oom_kill") > 0 || delta.get("vmstat/oom_kill") > 0;
         return how + (oom ? " (OOM kill)" : "");
     }
 

@@ -69,10 +69,10 @@ final class Report {
         });
         row(b, "pages swapped out (pswpout)", cols, cell, c -> kilo(median(of(cell, c), r -> r.pswpout())));
         row(b, "pages swapped in (pswpin)", cols, cell, c -> kilo(median(of(cell, c), r -> r.pswpin())));
-        row(b, "large folios swapped out (swpout, all sizes)", cols, cell, c -> kilo(median(of(cell, c), r -> largeSum(r, "swpout"))));
-        row(b, "large folios faulted (anon_fault_alloc)", cols, cell, c -> kilo(median(of(cell, c), r -> largeSum(r, "anon_fault_alloc"))));
+        row(b, "large folios swapped out (swpout, all sizes)", cols, cell, c -> kilo(median(of(cell, c), r -> r.allSizes("swpout"))));
+        row(b, "large folios faulted (anon_fault_alloc)", cols, cell, c -> kilo(median(of(cell, c), r -> r.allSizes("anon_fault_alloc"))));
         row(b, "large fault fallbacks (anon_fault_fallback)", cols, cell,
-                c -> kilo(median(of(cell, c), r -> largeSum(r, "anon_fault_fallback"))));
+                c -> kilo(median(of(cell, c), r -> r.allSizes("anon_fault_fallback"))));
         row(b, "memory stall, full (s)", cols, cell, c -> String.format(Locale.ROOT, "%.1f",
                 median(of(cell, c), r -> r.delta(p.limited() ? "psi.cgroup.full" : "psi.system.full") / 1e6)));
         row(b, "policy switches", cols, cell, c -> String.format(Locale.ROOT, "%.0f", median(of(cell, c), r -> r.switches().size())));
@@ -83,16 +83,6 @@ final class Report {
         if (p.limited()) {
             row(b, "peak usage (MiB)", cols, cell, c -> String.format(Locale.ROOT, "%.0f", median(of(cell, c), r -> r.peakBytes() / 1048576.0)));
         }
-    }
-
-    private static long largeSum(RunRecord r, String stat) {
-        long sum = 0;
-        for (var e : r.deltas().entrySet()) {
-            if (e.getKey().endsWith("kB." + stat)) {
-                sum += e.getValue();
-            }
-        }
-        return sum;
     }
 
     private interface Cell {

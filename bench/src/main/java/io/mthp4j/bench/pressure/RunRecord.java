@@ -18,7 +18,7 @@ import java.util.Map;
  * @param p50Ms     latency percentiles in ms, NaN when none
  * @param seconds   the measured phase's wall time
  * @param switches  policy switches on the run's time line (the daemon's or the registration's log lines)
- * @param deltas    nonzero counter deltas over the measured phase (per-size stats, vmstat, PSI µs, memcg)
+ * @param deltas    nonzero counter deltas over the measured phase ({@link Counters}: per-size stats, vmstat, PSI µs, memcg)
  * @param hugetlb   hugetlb pages held for global pressure (0 otherwise)
  * @param peakBytes the v1 memcg's max_usage_in_bytes over the measured phase
  * @param freeAtStart MemFree when the measured phase started, bytes
@@ -33,11 +33,22 @@ record RunRecord(String workload, String pressure, String config, int rep, boole
 
     /** Pages swapped out, all sizes (vmstat {@code pswpout}, in base pages). */
     long pswpout() {
-        return delta("vmstat.pswpout");
+        return delta("vmstat/pswpout");
     }
 
     long pswpin() {
-        return delta("vmstat.pswpin");
+        return delta("vmstat/pswpin");
+    }
+
+    /** {@code <size>/<stat>} summed over every mTHP and PMD size (16K ... 2M): e.g. large folios swapped out whole. */
+    long allSizes(String stat) {
+        long sum = 0;
+        for (Map.Entry<String, Long> e : deltas.entrySet()) {
+            if (e.getKey().endsWith("/" + stat) && !e.getKey().startsWith("vmstat/")) {
+                sum += e.getValue();
+            }
+        }
+        return sum;
     }
 
     /** Whether the kernel's OOM killer took the workload (a memcg OOM kill, or SIGKILL without one under global pressure). */

@@ -107,13 +107,13 @@ class PressureHarnessTest {
     @Test
     @DisplayName("a run record is one line of JSON; a run without figures has nulls")
     void json() {
-        RunRecord r = record("redis", "global", Config.ALWAYS, 1, true, "ok", Double.NaN, 2.5, Map.of("vmstat.pswpout", 7L),
+        RunRecord r = record("redis", "global", Config.ALWAYS, 1, true, "ok", Double.NaN, 2.5, Map.of("vmstat/pswpout", 7L),
                 List.of("  +1.000s host THP: \"x\" -> never"));
         String j = r.json();
         assertTrue(j.contains("\"opsPerSec\":null"), j);
         assertTrue(j.contains("\"p99Ms\":2.5000"), j);
         assertTrue(j.contains("host THP: \\\"x\\\" -> never"), j);
-        assertTrue(j.contains("\"deltas\":{\"vmstat.pswpout\":7}"), j);
+        assertTrue(j.contains("\"deltas\":{\"vmstat/pswpout\":7}"), j);
         assertEquals(-1, j.indexOf('\n'));
     }
 
@@ -126,6 +126,9 @@ class PressureHarnessTest {
         assertTrue(Double.isNaN(Report.median(List.of(ops(Double.NaN)), RunRecord::opsPerSec)));
         Counters d = new Counters(Map.of("a", 10L, "b", 5L)).minus(new Counters(Map.of("a", 4L)));
         assertEquals(Map.of("a", 6L), d.values(), "a key missing before is not a delta");
+        RunRecord sizes = record("redis", "none", Config.ALWAYS, 1, true, "ok", 1, 1,
+                Map.of("64K/swpout", 3L, "2M/swpout", 2L, "2M/swpin", 5L, "vmstat/thp_swpout", 2L), List.of());
+        assertEquals(5, sizes.allSizes("swpout"), "per-size counters only, not vmstat's thp_swpout");
     }
 
     @Test
